@@ -26,7 +26,9 @@ def metric_crs(crs: str | int | CRS | None = None) -> CRS:
     try:
         out = CRS.from_user_input(crs if crs is not None else DEFAULT_CRS)
     except Exception as exc:  # pyproj raises CRSError with a terse message
-        raise CRSError(f"unknown CRS {crs!r}: {exc}. Give an EPSG code such as 'EPSG:27700'.") from exc
+        raise CRSError(
+            f"unknown CRS {crs!r}: {exc}. Give an EPSG code such as 'EPSG:27700'."
+        ) from exc
     if not out.is_projected or out.axis_info[0].unit_name not in ("metre", "meter"):
         raise CRSError(
             f"CRS {out.to_string()} is not a projected CRS in metres; travel distances need one. "
@@ -65,7 +67,8 @@ def to_metric(
         if assume_crs is None:
             raise CRSError(
                 f"{source} has no coordinate reference system (no .prj file or CRS metadata). "
-                "State it, e.g. crs = \"EPSG:27700\" in the scenario file or assume_crs='EPSG:27700'."
+                'State it: assume_crs = "EPSG:27700" in the scenario file, '
+                "or assume_crs='EPSG:27700' in Python."
             )
         gdf = gdf.set_crs(assume_crs)
     if CRS.from_user_input(gdf.crs) == target:

@@ -1,0 +1,265 @@
+"""The ``polygeo`` command.
+
+Exit status: 0 success; 1 the inputs or the plan have errors (validation errors,
+checker violations); 2 bad input (file, key, column); 3 infeasible rules;
+4 the solver failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from polygeo.errors import InfeasibleError, InputError, PolygeoError, SolverError
+
+app = typer.Typer(
+    name="polygeo",
+    help="Plan health-care catchments (polysystems) and site polyclinic hubs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ScenarioArg = Annotated[Path, typer.Argument(help="The scenario file (TOML).", show_default=False)]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and results.")]
+
+
+def _fail(exc: PolygeoError) -> typer.Exit:
+    """Print a user error without a traceback and pick the exit status."""
+    if isinstance(exc, InfeasibleError):
+        typer.echo(f"infeasible: {exc}", err=True)
+        diagnosis = getattr(exc, "diagnosis", None)
+        if diagnosis is not None and hasattr(diagnosis, "format_text"):
+            typer.echo(diagnosis.format_text(), err=True)
+        return typer.Exit(3)
+    if isinstance(exc, SolverError):
+        typer.echo(f"solver error: {exc}", err=True)
+        return typer.Exit(4)
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def _setup_logging(quiet: bool) -> None:
+    logger = logging.getLogger("polygeo")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from polygeo import __version__
+
+        typer.echo(f"polygeo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Plan health-care catchments (polysystems) and site polyclinic hubs."""
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Read and check a scenario's areas and sites; report errors and warnings."""
+    from polygeo.pipeline import load_inputs
+    from polygeo.scenario import load_scenario
+
+    try:
+        inputs = load_inputs(load_scenario(scenario))
+    except PolygeoError as exc:
+        if as_json:
+            typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
+        raise _fail(exc) from None
+    report = inputs.report
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(report.format_text())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def matrix(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write.")],
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Compute the sparse travel-time table (area_id, site_id, minutes) within the limit."""
+    from polygeo.pipeline import load_inputs, stop_on_errors, travel_table
+    from polygeo.scenario import load_scenario
+    from polygeo.travel import write_table
+
+    _setup_logging(quiet)
+    start = time.perf_counter()
+    try:
+        scn = load_scenario(scenario)
+        inputs = load_inputs(scn)
+        stop_on_errors(inputs.report)
+        _, _, table = travel_table(scn, inputs.areas, inputs.sites, progress=progress)
+        write_table(table, out)
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    covered = table["area_id"].nunique()
+    typer.echo(
+        f"wrote {len(table):,} pairs to {out}: {covered:,} of {len(inputs.areas):,} areas reach "
+        f"at least one of {len(inputs.sites):,} sites ({time.perf_counter() - start:.1f} s)"
+    )
+
+
+@app.command()
+def calibrate(
+    scenario: ScenarioArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fit the straight-line model (intercept, minutes per km) to the scenario's known times.
+
+    The scenario's [travel] table must describe the known times (provider = "matrix").
+    """
+    from polygeo.pipeline import load_inputs, stop_on_errors, travel_table
+    from polygeo.scenario import load_scenario
+    from polygeo.travel import calibrate as fit
+
+    _setup_logging(quiet)
+    try:
+        scn = load_scenario(scenario)
+        if scn.travel.get("provider") != "matrix":
+            raise InputError(
+                f'{scn.source}: calibrate needs known times: set [travel] provider = "matrix" '
+                'and matrix = "<file>".'
+            )
+        inputs = load_inputs(scn)
+        stop_on_errors(inputs.report)
+        _, _, known = travel_table(scn, inputs.areas, inputs.sites, progress=False)
+        result = fit(inputs.areas, inputs.sites, known)
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default [output] dir).")
+    ] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    solver: Annotated[str | None, typer.Option(help="Solver name: highs, cbc, ...")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Optimise a scenario: open hubs, assign every area, write the plan and its check."""
+    from polygeo.pipeline import run_scenario
+    from polygeo.scenario import load_scenario
+
+    _setup_logging(quiet)
+    overrides = {
+        k: v for k, v in {"time_limit": time_limit, "name": solver}.items() if v is not None
+    }
+    try:
+        result = run_scenario(
+            load_scenario(scenario), out_dir=out, progress=progress, overrides=overrides
+        )
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    _print_result(result)
+    if result.violations:
+        raise typer.Exit(1)
+
+
+def _print_result(result) -> None:
+    plan = result.plan
+    metrics = plan.metrics()
+    s = plan.solver
+    proven = "optimal" if s.get("optimal") else "NOT proven optimal"
+    typer.echo(
+        f"{metrics['hubs']} hubs cover {metrics['coverage']:.1%} of "
+        f"{metrics['population']:,.0f} people; hub population {metrics['hub_population_min']:,.0f}"
+        f" to {metrics['hub_population_max']:,.0f}"
+    )
+    typer.echo(
+        f"travel: mean {metrics['mean_minutes']:.1f} min, p95 {metrics['p95_minutes']:.1f}, "
+        f"max {metrics['max_minutes']:.1f} (population-weighted); capital "
+        f"£{metrics['capital_total']:,.0f}"
+    )
+    if metrics.get("exceptions"):
+        typer.echo(f"exceptions beyond the travel limit: {metrics['exceptions']} areas")
+    gap = s.get("gap")
+    typer.echo(
+        f"solver {s.get('name')}: {s.get('status')} ({proven}), gap "
+        f"{'n/a' if gap is None else f'{gap:.2%}'}, build {s.get('build_seconds', 0):.1f} s, "
+        f"solve {s.get('solve_seconds', 0):.1f} s"
+    )
+    if result.violations:
+        typer.echo(f"CHECK FAILED: {len(result.violations)} violations", err=True)
+        for v in result.violations[:20]:
+            typer.echo(f"  - {getattr(v, 'message', v)}", err=True)
+    else:
+        typer.echo("independent check: every rule holds")
+    for role, path in result.files.items():
+        typer.echo(f"  {role:12s} {path}")
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the demo inputs and results.")
+    ] = Path("polygeo-demo"),
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Run the whole pipeline offline on the built-in synthetic region "Demoshire"."""
+    from polygeo.demo import write_demo
+    from polygeo.pipeline import run_scenario
+    from polygeo.scenario import load_scenario
+
+    _setup_logging(quiet)
+    scenario_path = write_demo(out)
+    typer.echo(f"demo region and scenario written to {scenario_path}")
+    try:
+        scn = load_scenario(scenario_path)
+        result = run_scenario(scn, progress=progress)
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    report = result.inputs.report if result.inputs else None
+    if report is not None:
+        typer.echo(report.format_text())
+    _print_result(result)
+    if result.violations:
+        raise typer.Exit(1)
+
+
+@app.command("show-versions")
+def show_versions_command() -> None:
+    """Print the versions of polygeo and the libraries it uses (for bug reports)."""
+    from polygeo import show_versions
+
+    show_versions()
+
+
+def main() -> None:
+    """Entry point of the ``polygeo`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
