@@ -8,6 +8,9 @@ Travel time of a pair = access time from the area's origin to its nearest node
 + shortest network time between the nodes + access time from the site's
 nearest node to the site. The access legs are straight lines covered at
 ``access_speed_kmh`` (default :data:`DEFAULT_ACCESS_SPEED_KMH` = 15 km/h).
+When the direct straight line from area to site at that same speed is faster,
+it is used instead (``direct_access=True``, the default): with a major-roads
+graph, neighbours far from any listed road are not sent out to it and back.
 
 Why 15 km/h: the snap leg stands for the minor roads between a neighbourhood
 and the (major) road network, which are not in the graph. It is driven slowly
@@ -49,6 +52,7 @@ from polygeo.crs import metric_crs, to_metric
 from polygeo.errors import CRSError, InputError
 from polygeo.travel._common import area_ids, area_xy, progress_bar, site_ids, site_xy
 from polygeo.travel.limits import TravelLimit, as_limit
+from polygeo.travel.straight_line import StraightLine
 from polygeo.travel.table import make_table
 
 log = logging.getLogger("polygeo")
@@ -176,6 +180,12 @@ class RoadNetwork:
         Snap areas and sites only to nodes of the largest component, so that
         every area can reach every site (longer access legs for the others).
         Default False: snap to the nearest node and report the ones outside.
+    direct_access
+        Also allow the direct straight line from area to site at
+        ``access_speed_kmh``, and keep the faster (default True). Without it,
+        an area and a site side by side but both far from a sparse network
+        would be routed out to the network and back (central London has no MRN
+        roads: the City of London's LSOA is 7.5 km from the nearest MRN node).
     progress
         Progress bars on a terminal (never when not a TTY); ``False`` hides them.
     source
@@ -194,10 +204,12 @@ class RoadNetwork:
         directed: bool = False,
         access_speed_kmh: float = DEFAULT_ACCESS_SPEED_KMH,
         snap_to_largest: bool = False,
+        direct_access: bool = True,
         progress: bool | None = None,
         source: str = "the road network",
     ) -> None:
         self.crs = metric_crs(crs)
+        self.direct_access = bool(direct_access)
         self.source = source
         self.access_speed_kmh = _number(access_speed_kmh, "access_speed_kmh")
         self.snap_to_largest = bool(snap_to_largest)
@@ -277,8 +289,10 @@ class RoadNetwork:
         crs: str | int | CRS | None = None,
         assume_crs: str | int | CRS | None = None,
         join_tolerance_m: float = DEFAULT_JOIN_TOLERANCE_M,
+        join_parts: bool = True,
         access_speed_kmh: float = DEFAULT_ACCESS_SPEED_KMH,
         snap_to_largest: bool = False,
+        direct_access: bool = True,
         progress: bool | None = None,
     ) -> RoadNetwork:
         """Build an undirected network from road line geometries.
@@ -303,10 +317,18 @@ class RoadNetwork:
         assume_crs
             CRS of lines that carry none.
         join_tolerance_m
-            Vertices closer than this are one node (default 1 m: the London MRN's
-            two halves meet at vertices 0.5-1 m apart, and at 0.1 m it splits in two).
+            Vertices closer than this are one node (default 1 m). Digitised
+            junctions often miss by a fraction of a metre: at 0.1 m a 2,819-node
+            part of the London MRN stays apart from the rest; at 1 m it joins.
             0 joins exactly equal coordinates only.
-        access_speed_kmh, snap_to_largest, progress
+        join_parts
+            Treat the parts of a MultiLineString as one road with gaps: join each
+            part to the next by a straight segment between their nearest ends, at
+            the line's speed (default True). The London MRN has six such
+            features, with gaps of 17-125 m at junctions; one of them is the only
+            link between two halves of the network (7,005 and 5,404 nodes), so
+            without the join London splits in two. False keeps parts apart.
+        access_speed_kmh, snap_to_largest, direct_access, progress
             See :class:`RoadNetwork`.
 
         Returns
@@ -366,23 +388,39 @@ class RoadNetwork:
         if len(coords) < 2:
             raise InputError(f"{source} holds no road lines")
         label, node_xy = _join_vertices(coords, tol)
-        seg = np.flatnonzero(vertex_part[1:] == vertex_part[:-1])
-        length_m = np.hypot(*(coords[seg + 1] - coords[seg]).T)
-        minutes = length_m / 1000.0 / part_speed[vertex_part[seg]] * 60.0
+        tails = [np.flatnonzero(vertex_part[1:] == vertex_part[:-1])]
+        heads = [tails[0] + 1]
+        if join_parts:
+            gap_t, gap_h = _part_gaps(coords, vertex_part, part_of)
+            if len(gap_t):
+                gaps = np.hypot(*(coords[gap_h] - coords[gap_t]).T)
+                log.info(
+                    "%s: joined %d gaps between the parts of multi-part lines (%.0f-%.0f m)",
+                    source,
+                    len(gap_t),
+                    gaps.min(),
+                    gaps.max(),
+                )
+            tails.append(gap_t)
+            heads.append(gap_h)
+        tail, head = np.concatenate(tails), np.concatenate(heads)
+        length_m = np.hypot(*(coords[head] - coords[tail]).T)
+        minutes = length_m / 1000.0 / part_speed[vertex_part[tail]] * 60.0
         net = cls(
             node_xy[:, 0],
             node_xy[:, 1],
-            label[seg],
-            label[seg + 1],
+            label[tail],
+            label[head],
             minutes,
             crs=lines.crs,
             directed=False,
             access_speed_kmh=access_speed_kmh,
             snap_to_largest=snap_to_largest,
+            direct_access=direct_access,
             progress=progress,
             source=source,
         )
-        net.length_km = float(length_m.sum() / 1000.0)
+        net.length_km = float(length_m[: len(tails[0])].sum() / 1000.0)  # lines, not gaps
         return net
 
     @classmethod
@@ -397,6 +435,7 @@ class RoadNetwork:
         time_unit: str = "s",
         access_speed_kmh: float = DEFAULT_ACCESS_SPEED_KMH,
         snap_to_largest: bool = False,
+        direct_access: bool = True,
         progress: bool | None = None,
     ) -> RoadNetwork:
         """Load a GraphML road graph, such as one saved by OSMnx.
@@ -421,7 +460,7 @@ class RoadNetwork:
             CRS of the node coordinates when the graph names none.
         time_attribute, time_unit
             Edge attribute holding travel time and its unit (``"s"`` or ``"min"``).
-        access_speed_kmh, snap_to_largest, progress
+        access_speed_kmh, snap_to_largest, direct_access, progress
             See :class:`RoadNetwork`.
 
         Returns
@@ -490,6 +529,7 @@ class RoadNetwork:
             directed=g.is_directed(),
             access_speed_kmh=access_speed_kmh,
             snap_to_largest=snap_to_largest,
+            direct_access=direct_access,
             progress=progress,
             source=source,
         )
@@ -599,8 +639,19 @@ class RoadNetwork:
             out_a.append(ai)
             out_s.append(s_idx)
             out_m.append(m.astype(np.float32))
+        if self.direct_access:
+            walk = StraightLine(60.0 / self.access_speed_kmh, progress=False)
+            axy, sxy = area_xy(areas), site_xy(sites)
+            if limit is None:
+                da, ds, dm = walk._all_pairs(axy, sxy, False)
+            else:
+                da, ds, dm = walk._within(areas, sites, axy, sxy, limit, False)
+            out_a.append(da)
+            out_s.append(ds)
+            out_m.append(dm)
         if out_a:
             a, s, m = np.concatenate(out_a), np.concatenate(out_s), np.concatenate(out_m)
+            a, s, m = _fastest(a, s, m, len(sids))
         else:
             a = s = np.zeros(0, dtype=np.int64)
             m = np.zeros(0, dtype=np.float32)
@@ -626,6 +677,40 @@ def _float(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return out if math.isfinite(out) else None
+
+
+def _fastest(a: np.ndarray, s: np.ndarray, m: np.ndarray, n_sites: int):
+    """Keep the smallest time of each (area, site) pair given more than once."""
+    key = a.astype(np.int64) * max(n_sites, 1) + s
+    order = np.lexsort((m, key))
+    key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    keep = order[first]
+    return a[keep], s[keep], m[keep]
+
+
+def _part_gaps(
+    coords: np.ndarray, vertex_part: np.ndarray, part_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex pairs joining consecutive parts of the same multi-part line at their nearest ends."""
+    n_parts = len(part_of)
+    first = np.searchsorted(vertex_part, np.arange(n_parts), side="left")
+    last = np.searchsorted(vertex_part, np.arange(n_parts), side="right") - 1
+    p = np.flatnonzero((part_of[1:] == part_of[:-1]) & (first[:-1] <= last[:-1]))
+    p = p[first[p + 1] <= last[p + 1]]  # both parts have vertices
+    if not len(p):
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    a_ends = np.stack([first[p], last[p]], axis=1)  # (k, 2)
+    b_ends = np.stack([first[p + 1], last[p + 1]], axis=1)
+    d = np.hypot(
+        coords[a_ends][:, :, None, 0] - coords[b_ends][:, None, :, 0],
+        coords[a_ends][:, :, None, 1] - coords[b_ends][:, None, :, 1],
+    ).reshape(len(p), 4)
+    best = d.argmin(axis=1)
+    rows = np.arange(len(p))
+    return a_ends[rows, best // 2], b_ends[rows, best % 2]
 
 
 def _join_vertices(coords: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ network:
 ``speed_column``        column of per-line speeds in km/h (``roads`` only)
 ``access_speed_kmh``    speed of the snap legs to the network (default 15)
 ``snap_to_largest``     snap only to the largest connected component (default false)
+``direct_access``       also allow the straight line at access speed (default true)
 ``join_tolerance_m``    join line vertices closer than this (default 1 m)
 matrix:
 ``matrix``              **required**: the matrix file (CSV, Parquet, zip of one CSV)
@@ -60,6 +61,7 @@ PROVIDER_KEYS = {
         "speed_column",
         "access_speed_kmh",
         "snap_to_largest",
+        "direct_access",
         "join_tolerance_m",
     ),
     "matrix": (
@@ -308,6 +310,7 @@ def _network(r: _Reader, areas: pd.DataFrame, progress: bool | None) -> RoadNetw
     speed = r.get("road_speed_kmh", _NUMBER, 30.0, example="road_speed_kmh = 30")
     access = r.get("access_speed_kmh", _NUMBER, 15.0, example="access_speed_kmh = 15")
     largest = r.get("snap_to_largest", _BOOL, False, example="snap_to_largest = true")
+    direct = r.get("direct_access", _BOOL, True, example="direct_access = false")
     crs = getattr(areas, "crs", None)
     try:
         if roads is not None:
@@ -321,6 +324,7 @@ def _network(r: _Reader, areas: pd.DataFrame, progress: bool | None) -> RoadNetw
                 ),
                 access_speed_kmh=access,
                 snap_to_largest=largest,
+                direct_access=direct,
                 progress=progress,
             )
         for key in ("speed_column", "join_tolerance_m"):
@@ -332,6 +336,7 @@ def _network(r: _Reader, areas: pd.DataFrame, progress: bool | None) -> RoadNetw
             crs=crs,
             access_speed_kmh=access,
             snap_to_largest=largest,
+            direct_access=direct,
             progress=progress,
         )
     except InputError as exc:
