@@ -169,18 +169,28 @@ def find_xy(
     return None, None, False
 
 
+def points_crs(lonlat: bool, assume_crs: Any, target: CRS) -> Any:
+    """The CRS of a table's coordinate columns (see :func:`table_points`)."""
+    if lonlat:
+        if assume_crs is not None and CRS.from_user_input(assume_crs).is_geographic:
+            return assume_crs
+        return "EPSG:4326"
+    return assume_crs if assume_crs is not None else target
+
+
 def table_points(
     table: Table, xcol: str, ycol: str, lonlat: bool, assume_crs: Any, target: CRS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coordinates of a table's rows in the working CRS, and which rows have none.
 
-    The columns are in ``assume_crs`` when given, else EPSG:4326 for
-    longitude/latitude columns, else already in the working CRS.
+    Longitude/latitude columns are in EPSG:4326 (or in ``assume_crs`` when that
+    is geographic: a projected ``assume_crs`` meant for other files is ignored);
+    other columns are in ``assume_crs`` when given, else in the working CRS.
     """
     xs, *_ = parse_numbers(table.frame[xcol])
     ys, *_ = parse_numbers(table.frame[ycol])
     ok = np.isfinite(xs) & np.isfinite(ys)
-    source = assume_crs if assume_crs is not None else ("EPSG:4326" if lonlat else target)
+    source = points_crs(lonlat, assume_crs, target)
     if assume_crs is None and not lonlat and ok.any():
         if (np.abs(xs[ok]) <= 180).all() and (np.abs(ys[ok]) <= 90).all():
             raise InputError(
@@ -261,7 +271,7 @@ def read_table(
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         frame.columns = [c if c == "geometry" else clean_name(c) for c in frame.columns]
-        return Table(frame, "<frame>", source_name(source), unit="index")
+        return Table(frame, source_name(source), source_name(source), unit="index")
     path = Path(source)
     if not path.exists():
         raise InputError(

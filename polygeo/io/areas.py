@@ -31,6 +31,7 @@ from polygeo.io._tables import (
     find_xy,
     id_strings,
     parse_numbers,
+    points_crs,
     read_table,
     table_points,
 )
@@ -438,8 +439,7 @@ def _geometry(
         geom = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=target)
         geom[np.isnan(xs)] = None
         what = f"no coordinates in columns {xcol}, {ycol}"
-        lonlat = "EPSG:4326" if cols["lonlat"] else target
-        source_crs = assume_crs if assume_crs is not None else lonlat
+        source_crs = points_crs(cols["lonlat"], assume_crs, target)
     else:
         gdf = to_metric(
             gpd.GeoDataFrame(geometry=frame.geometry.reset_index(drop=True)),
