@@ -6,32 +6,36 @@ with its own checks of the frames as they are now, so it also works on frames
 built or edited by hand. A loader finding the user has since fixed in the frame
 is dropped; a problem the loader did not see is reported from the frame.
 
-Finding codes (stable; the CLI and tests rely on them):
+Finding codes are stable (the CLI and its users rely on them); :data:`FINDING_CODES`
+maps each to its severity.
 
-========================== ======== ===============================================
-code                       severity meaning
-========================== ======== ===============================================
-``duplicate_area_id``      error    an area code appears more than once
-``missing_area_id``        error    a row without an area code
-``missing_population``     error    an area without a population value
-``non_numeric_population`` error    a population that is not a number
-``negative_population``    error    a population below zero
-``area_without_population`` error   an area with no row in the population file
-``empty_geometry``         error    an area (or site) without geometry/coordinates
-``duplicate_site_id``      error    one site id at two locations
-``missing_site_id``        error    a site without an id
-``no_areas`` / ``no_sites`` error   an empty frame
-``missing_column``         error    a frame lacks a required column
-``crs_mismatch``           error    sites and areas in different CRSs
-``crs_not_metric``         error    areas without a projected metric CRS
-``population_without_area`` warning a population row matching no area (not used)
-``ignored_non_area_rows``  warning population rows that are not areas (LA totals)
-``invalid_geometry_repaired`` warning an invalid polygon repaired by make_valid
-``invalid_geometry``       warning an invalid polygon in a frame built by hand
-``missing_group``          warning an area without a group value
-``site_without_coordinates`` warning a site row skipped for lack of coordinates
-``site_outside_study_area`` warning a site row dropped, or a site far from every area
-========================== ======== ===============================================
+Errors (planning cannot go on):
+
+- ``duplicate_area_id``: an area code appears more than once
+- ``missing_area_id``: a row without an area code
+- ``missing_population``: an area without a population value
+- ``non_numeric_population``: a population that is not a number
+- ``negative_population``: a population below zero
+- ``area_without_population``: an area with no row in the population file
+- ``empty_geometry``: an area (or site) without geometry or coordinates
+- ``duplicate_site_id``: one site id at two locations
+- ``missing_site_id``: a site without an id
+- ``no_areas``, ``no_sites``: an empty frame
+- ``missing_column``: a frame lacks a required column
+- ``crs_mismatch``: sites and areas in different CRSs
+- ``crs_not_metric``: areas without a projected CRS
+
+Warnings (the data were used, but look):
+
+- ``population_without_area``: population rows matching no area (not used)
+- ``ignored_non_area_rows``: population rows whose code is not an area code
+  (local-authority totals), ignored
+- ``invalid_geometry_repaired``: invalid polygons repaired with ``shapely.make_valid``
+- ``invalid_geometry``: invalid polygons in a frame built by hand
+- ``missing_group``: areas without a group value
+- ``site_without_coordinates``: site rows skipped for lack of coordinates
+- ``site_outside_study_area``: site rows dropped by ``read_sites(study_area=...)``,
+  or sites farther than ``study_area_distance_m`` from every area
 """
 
 from __future__ import annotations
@@ -52,7 +56,32 @@ from polygeo.io._report import ERROR, N_EXAMPLES, WARNING, listing, number, plur
 
 log = logging.getLogger("polygeo")
 
-__all__ = ["Finding", "ValidationReport", "validate"]
+__all__ = ["FINDING_CODES", "Finding", "ValidationReport", "validate"]
+
+#: Every finding code, with its severity (see the table above).
+FINDING_CODES: dict[str, str] = {
+    "duplicate_area_id": ERROR,
+    "missing_area_id": ERROR,
+    "missing_population": ERROR,
+    "non_numeric_population": ERROR,
+    "negative_population": ERROR,
+    "area_without_population": ERROR,
+    "empty_geometry": ERROR,
+    "duplicate_site_id": ERROR,
+    "missing_site_id": ERROR,
+    "no_areas": ERROR,
+    "no_sites": ERROR,
+    "missing_column": ERROR,
+    "crs_mismatch": ERROR,
+    "crs_not_metric": ERROR,
+    "population_without_area": WARNING,
+    "ignored_non_area_rows": WARNING,
+    "invalid_geometry_repaired": WARNING,
+    "invalid_geometry": WARNING,
+    "missing_group": WARNING,
+    "site_without_coordinates": WARNING,
+    "site_outside_study_area": WARNING,
+}
 
 
 @dataclass
