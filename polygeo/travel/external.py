@@ -276,6 +276,8 @@ class ExternalMatrix:
         Names a lookup could not translate (for the report).
     missing_values
         Empty cells dropped when reading.
+    check_pairs
+        Check that no (origin, destination) pair is given twice.
     """
 
     def __init__(
@@ -290,6 +292,7 @@ class ExternalMatrix:
         origin_keys_without_id: list[str] | None = None,
         destination_keys_without_id: list[str] | None = None,
         missing_values: int = 0,
+        check_pairs: bool = True,
     ) -> None:
         self.origins = pd.Index(origins)
         self.destinations = pd.Index(destinations)
@@ -301,7 +304,7 @@ class ExternalMatrix:
         self.destination_keys_without_id = list(destination_keys_without_id or [])
         self.missing_values = int(missing_values)
         self.last_report: MatchReport | None = None
-        if len(self.minutes):
+        if check_pairs and len(self.minutes):
             key = self.origin_code.astype(np.int64) * len(self.destinations) + self.destination_code
             dup = pd.Index(key).duplicated()
             if dup.any():
@@ -445,8 +448,14 @@ class ExternalMatrix:
                 len(d_unmatched),
                 d_unmatched[:3],
             )
-        o_final = np.where(o_code >= 0, o_map[np.maximum(o_code, 0)], -1)
-        d_final = np.where(d_code >= 0, d_map[np.maximum(d_code, 0)], -1)
+        o_map = np.r_[o_map, -1].astype(np.int32)  # code -1 (no key) maps to -1
+        d_map = np.r_[d_map, -1].astype(np.int32)
+        if layout == "wide":  # a pair repeats only if a row id or a column id does
+            n_cols = len(frame.columns) - 1
+            _no_repeats(o_map[o_code[::n_cols]], origins, source, "rows (origins)")
+            _no_repeats(d_map[d_code[:n_cols]], destinations, source, "columns (destinations)")
+        o_final = o_map[o_code]
+        d_final = d_map[d_code]
         keep = (o_final >= 0) & (d_final >= 0) & ~missing
         return cls(
             origins,
@@ -458,6 +467,7 @@ class ExternalMatrix:
             origin_keys_without_id=o_unmatched,
             destination_keys_without_id=d_unmatched,
             missing_values=n_missing,
+            check_pairs=layout == "long",
         )
 
     @staticmethod
@@ -527,6 +537,7 @@ class ExternalMatrix:
         n_rows, n_cols = values.shape
         row_code, o_keys = pd.factorize(_clean_keys(frame[first]))
         col_code, d_keys = pd.factorize(_clean_keys(pd.Index([str(c) for c in rest])))
+        row_code, col_code = row_code.astype(np.int32), col_code.astype(np.int32)
         o_code = np.repeat(row_code, n_cols)
         d_code = np.tile(col_code, n_rows)
         return o_keys, o_code, d_keys, d_code, values.ravel()
@@ -596,6 +607,19 @@ class ExternalMatrix:
         else:
             log.info("%s", report.format_text())
         return make_table(a, s, m, area_ids=aids, site_ids=sids)
+
+
+def _no_repeats(ids_code: np.ndarray, ids: pd.Index, source: str, what: str) -> None:
+    """Raise when two wide-layout rows (or columns) name the same id."""
+    valid = ids_code[ids_code >= 0]
+    counts = np.bincount(valid, minlength=len(ids))
+    if (counts > 1).any():
+        repeated = ids[counts > 1]
+        raise InputError(
+            f"{source}: {len(repeated)} ids have more than one of the matrix's {what}, so "
+            f"(origin, destination) pairs appear more than once (after any lookup), "
+            f"e.g. {examples(repeated)}; keep one per id"
+        )
 
 
 def _apply_lookup(

@@ -126,7 +126,11 @@ class _Reader:
 
 
 def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """' (did you mean 'x'?)' for the closest choice (difflib, else a name containing word)."""
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        close = [c for c in choices if word.lower() in c.lower()][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
