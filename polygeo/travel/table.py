@@ -76,8 +76,10 @@ def make_table(
     acat = pd.Index(area_ids, name=None)
     scat = pd.Index(site_ids, name=None)
     if sort and len(a) > 1:
-        order = np.lexsort((s, a))
-        a, s, m = a[order], s[order], m[order]
+        key = a * max(len(scat), 1) + s
+        if not (key[1:] >= key[:-1]).all():  # providers often give sorted pairs already
+            order = np.argsort(key, kind="stable")
+            a, s, m = a[order], s[order], m[order]
     return pd.DataFrame(
         {
             "area_id": pd.Categorical.from_codes(a, categories=acat),
