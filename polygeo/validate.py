@@ -359,7 +359,7 @@ class _AreaChecks(_Checks):
         if not self.has_columns(("area_id", "population", "geometry")):
             return
         if len(a) == 0:
-            self.add(ERROR, "no_areas", "areas: there are no areas", count=0)
+            self.add(ERROR, "no_areas", "areas: there are no areas", count=1)
             return
         if a.crs is None or not CRS.from_user_input(a.crs).is_projected:
             self.add(
@@ -487,7 +487,7 @@ class _SiteChecks(_Checks):
         if not self.has_columns(("site_id", "geometry")):
             return
         if len(s) == 0:
-            self.add(ERROR, "no_sites", "sites: there are no sites", count=0)
+            self.add(ERROR, "no_sites", "sites: there are no sites", count=1)
             return
         self.ids = ids = self.blank_ids("site_id")
         if ids.isna().any():

@@ -313,8 +313,8 @@ def test_every_code_emitted_is_a_documented_code(tmp_path):
     boundaries.loc[3, "geometry"] = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
     boundaries.loc[2, "geometry"] = None
     areas = read_areas(boundaries, pop, errors="collect")
-    sites = read_sites(_csv(tmp_path, "id,x,y\nA,530500,180500\nA,1000,1000\nB,,\n"), errors="collect",
-                       study_area=areas, within_m=10)  # fmt: skip
+    path = _csv(tmp_path, "id,x,y\nA,530500,180500\nA,1000,1000\nB,,\n")
+    sites = read_sites(path, errors="collect", study_area=areas, within_m=10)
     report = validate(areas, sites)
     assert set(report.codes()) == {
         "ignored_non_area_rows", "duplicate_area_id", "population_without_area",

@@ -5,13 +5,15 @@ dict::
 
     {"code": "negative_population", "severity": "error",
      "message": "pop.csv: negative population -5 for area E01000002 in column ...",
-     "count": 1, "examples": ["E01000002"], "ids": ["E01000002"], "check": "negative"}
+     "count": 1, "examples": ["E01000002"], "check": "negative", "ids": ["E01000002"]}
 
-``ids`` lists every affected id (``examples`` only the first few). ``check``, when
-present, names the problem as it shows in the returned frame (``"duplicate"``,
-``"nan"``, ``"negative"``, ``"empty"``, ``"blank_id"``, ``"duplicate_site"``), so
+``check``, when present, names the problem as it shows in the returned frame
+(``"duplicate"``, ``"nan"``, ``"negative"``, ``"empty"``, ``"blank_id"``,
+``"duplicate_site"``) and ``ids`` lists every affected id, so
 :func:`polygeo.validate.validate` can drop a finding the user has since fixed in
-the frame. Findings without ``check`` describe rows that never reached the frame.
+the frame. Findings without ``check`` describe rows that never reached the frame
+and keep only their ``examples``: pandas deep-copies ``attrs`` on every
+operation, so the report must stay small (it holds thousands of ids otherwise).
 """
 
 from __future__ import annotations
@@ -89,10 +91,10 @@ class LoadReport:
             "message": message,
             "count": int(len(ids) if count is None else count),
             "examples": ids[:N_EXAMPLES],
-            "ids": ids,
         }
         if check is not None:
             finding["check"] = check
+            finding["ids"] = ids
         self.findings.append(finding)
         log.debug("%s: %s", code, message)
 

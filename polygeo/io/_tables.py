@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io as _io
 import re
 from collections.abc import Iterable, Sequence
@@ -169,6 +170,12 @@ def find_xy(
     return None, None, False
 
 
+@functools.lru_cache(maxsize=16)
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    """Transformers are slow to build (tens of ms); files usually share one."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
 def points_crs(lonlat: bool, assume_crs: Any, target: CRS) -> Any:
     """The CRS of a table's coordinate columns (see :func:`table_points`)."""
     if lonlat:
@@ -199,7 +206,7 @@ def table_points(
                 "or name the columns lon/lat"
             )
     if CRS.from_user_input(source) != target:
-        xs, ys = Transformer.from_crs(source, target, always_xy=True).transform(xs, ys)
+        xs, ys = _transformer(CRS.from_user_input(source), target).transform(xs, ys)
     xs, ys = np.where(ok, xs, np.nan), np.where(ok, ys, np.nan)
     return xs, ys, ~ok
 

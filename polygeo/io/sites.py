@@ -246,7 +246,8 @@ def _kinds(frame: pd.DataFrame, kind: str | None, cols: dict[str, Any]) -> pd.Se
         return pd.Series(DEFAULT_KIND, index=frame.index, dtype="str")
     text = frame[col].astype("str").str.strip().str.lower()
     if col == cols["type"]:
-        text = text.map(lambda t: NHS_KINDS.get(t, re.sub(r"\W+", "_", t)), na_action="ignore")
+        types = text.dropna().unique()
+        text = text.map({t: NHS_KINDS.get(t, re.sub(r"\W+", "_", t)) for t in types})
     return text.where(text.notna() & (text != ""), DEFAULT_KIND).astype("str")
 
 
