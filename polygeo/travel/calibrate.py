@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from polygeo.errors import InputError
+from polygeo.travel._common import area_ids, site_ids
 from polygeo.travel.straight_line import StraightLine, pair_distances_km
 from polygeo.travel.table import align_table
 
@@ -158,7 +159,11 @@ def calibrate(
         Fewer than two usable pairs, or all at one distance.
     """
     n_in = len(known)
-    table = align_table(known, areas, sites, unknown="drop", source="the known travel times")
+    missing = [c for c in ("area_id", "site_id") if c not in known.columns]
+    if not missing:  # pairs outside these areas / sites are expected: leave them out quietly
+        ours = known["area_id"].isin(area_ids(areas)) & known["site_id"].isin(site_ids(sites))
+        known = known.loc[ours.to_numpy()]
+    table = align_table(known, areas, sites, source="the known travel times")
     y = table["minutes"].to_numpy(dtype="float64")
     x = pair_distances_km(
         areas, sites, table["area_id"].cat.codes.to_numpy(), table["site_id"].cat.codes.to_numpy()

@@ -190,6 +190,8 @@ class MatchReport:
         Areas / sites present in the matrix.
     pairs_matched, pairs_kept
         Pairs with both ends matched, and of those within the limit.
+    limit
+        The limit applied (``None``: none).
     """
 
     source: str = "the matrix"
@@ -206,6 +208,7 @@ class MatchReport:
     sites_matched: int = 0
     pairs_matched: int = 0
     pairs_kept: int = 0
+    limit: str | None = None
 
     _LISTS = (
         ("origin_keys_without_id", "matrix origin names with no id in the lookup"),
@@ -234,6 +237,7 @@ class MatchReport:
                 "pairs_matched",
                 "pairs_kept",
                 "missing_values",
+                "limit",
             )
         }
         for name, _ in self._LISTS:
@@ -246,7 +250,8 @@ class MatchReport:
         lines = [
             f"{self.source}: {self.matrix_origins:,} origins x {self.matrix_destinations:,} "
             f"destinations; matched {self.areas_matched:,} areas x {self.sites_matched:,} sites, "
-            f"{self.pairs_matched:,} pairs ({self.pairs_kept:,} within the limit)"
+            f"{self.pairs_matched:,} pairs"
+            + (f" ({self.pairs_kept:,} within {self.limit})" if self.limit is not None else "")
         ]
         for name, text in self._LISTS:
             values = getattr(self, name)
@@ -600,6 +605,7 @@ class ExternalMatrix:
             sites_matched=int(has_s.sum()),
             pairs_matched=n_matched,
             pairs_kept=len(m),
+            limit=None if limit is None else limit.describe(),
         )
         self.last_report = report
         if not report.complete:
