@@ -129,6 +129,16 @@ def matrix(
 def calibrate(
     scenario: ScenarioArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    max_km: Annotated[
+        float | None,
+        typer.Option(help="Fit only pairs up to this straight-line distance (local trips)."),
+    ] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Fit only pairs whose known time is at most this.")
+    ] = None,
+    through_origin: Annotated[
+        bool, typer.Option(help="Fit minutes = slope x km, without an intercept.")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Fit the straight-line model (intercept, minutes per km) to the scenario's known times.
@@ -150,7 +160,14 @@ def calibrate(
         inputs = load_inputs(scn)
         stop_on_errors(inputs.report)
         _, _, known = travel_table(scn, inputs.areas, inputs.sites, progress=False)
-        result = fit(inputs.areas, inputs.sites, known)
+        result = fit(
+            inputs.areas,
+            inputs.sites,
+            known,
+            max_km=max_km,
+            max_minutes=max_minutes,
+            through_origin=through_origin,
+        )
     except PolygeoError as exc:
         raise _fail(exc) from None
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else result.format_text())
