@@ -163,6 +163,15 @@ def test_area_pattern_decides_which_codes_are_areas(tmp_path):
     )
 
 
+def test_row_numbers_count_the_ignored_rows_too(tmp_path):
+    rows = [("E09000007", 9), *zip(CODES, POPS, strict=True), ("E01000004", -3)]
+    areas = read_areas(squares(), population_csv(tmp_path, rows), errors="collect")
+    assert messages(areas)["duplicate_area_id"] == (
+        "pop.csv: area E01000004 appears 2 times in column LSOA11CD (rows 6, 7); "
+        "keep one row per area"
+    )
+
+
 def test_population_rows_without_an_area_are_a_warning(tmp_path):
     pop = population_csv(tmp_path, [*zip(CODES, POPS, strict=True), ("W01000001", 1200)])
     areas = read_areas(squares(), pop)
@@ -219,8 +228,8 @@ def test_missing_and_non_numeric_population(tmp_path):
     areas = read_areas(squares(), pop, errors="collect")
 
     assert messages(areas) == {
-        "missing_population": "pop.csv: population is missing for area E01000001 (row 2) "
-        "in column Persons",
+        "missing_population": "pop.csv: population is missing for area E01000001 in column "
+        "Persons (row 2)",
         "non_numeric_population": "pop.csv: 2 populations in column Persons are not numbers: "
         "E01000002 ':' (row 3), E01000004 'x' (row 5)",
     }
@@ -244,8 +253,8 @@ def test_population_read_from_the_boundaries_themselves(tmp_path):
     areas = read_areas(path, errors="collect")
 
     assert messages(areas) == {
-        "missing_population": "areas.gpkg: population is missing for area E01000003 (feature 3) "
-        "in column population",
+        "missing_population": "areas.gpkg: population is missing for area E01000003 in column "
+        "population (feature 3)",
         "negative_population": "areas.gpkg: negative population -1 for area E01000002 in column "
         "population (feature 2)",
     }
@@ -268,7 +277,7 @@ def test_blank_area_codes_are_an_error(tmp_path, pop):
     frame.loc[2, "LSOA11CD"] = "  "
     areas = read_areas(frame, pop, errors="collect")
     assert messages(areas)["missing_area_id"] == (
-        "<GeoDataFrame>: 1 index without an area code in column LSOA11CD (index 2); "
+        "<GeoDataFrame>: 1 row without an area code in column LSOA11CD (index 2); "
         "give every area its code"
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
@@ -239,3 +240,28 @@ def test_missing_columns_are_reported_together(tmp_path):
     assert lines[0] == "Missing columns:"
     assert lines[1] == "  - b.csv has no column 'title' (name). Its columns are: ref, where"
     assert lines[2].startswith("  - b.csv: cannot tell which column holds the coordinates")
+
+
+def test_a_dataframe_source_and_columns_named_like_the_output():
+    frame = pd.DataFrame(
+        {
+            "site_id": [" a ", "b"],
+            "name": ["A", "B"],
+            "kind": ["New", None],
+            "source": ["survey", "survey"],
+            "x": [530000, None],
+            "y": [180000, None],
+        },
+        index=[10, 11],
+    )
+    sites = read_sites(frame)
+    assert list(sites.columns) == [
+        "site_id", "name", "kind", "kinds", "merged_rows", "source", "source_in_file", "x", "y",
+        "geometry",
+    ]  # fmt: skip
+    assert sites[["site_id", "kind", "source"]].iloc[0].tolist() == ["a", "new", "<DataFrame>"]
+    assert sites.attrs["source"] == "<DataFrame>"
+    assert findings(sites) == {
+        "site_without_coordinates": "<DataFrame>: skipped 1 row without coordinates in "
+        "columns x, y: b"
+    }

@@ -61,6 +61,11 @@ class Table:
     offset: int = 2
 
     @property
+    def noun(self) -> str:
+        """What a row is called in a sentence: ``row`` or ``feature``."""
+        return "row" if self.unit == "index" else self.unit
+
+    @property
     def is_geo(self) -> bool:
         return isinstance(self.frame, gpd.GeoDataFrame)
 

@@ -30,6 +30,7 @@ from polygeo.io._tables import (
     Table,
     find_xy,
     id_strings,
+    match,
     parse_numbers,
     points_crs,
     read_table,
@@ -235,9 +236,7 @@ def _columns(
         if population_id:
             cols["population_id"] = finder.find(pop, population_id, "population_id")
         else:
-            cols["population_id"] = ColumnFinder().find(pop, id, "id") or finder.guess(
-                pop, AREA_CODE_NAMES
-            )
+            cols["population_id"] = match(pop, id) or finder.guess(pop, AREA_CODE_NAMES)
             if cols["population_id"] is None:
                 looked = [id, *AREA_CODE_NAMES[:4]]
                 finder.missing(pop, "area codes", looked, "name it with population_id=")
@@ -267,7 +266,7 @@ def _check_ids(table: Table, col: str, ids: pd.Series, report: LoadReport) -> No
         report.add(
             "missing_area_id",
             ERROR,
-            f"{table.name}: {plural(len(blank), table.unit)} without an area code in column "
+            f"{table.name}: {plural(len(blank), table.noun)} without an area code in column "
             f"{col} ({table.rows(blank)}); give every area its code",
             [""] * len(blank),
             check="blank_id",
@@ -282,10 +281,11 @@ def duplicate_ids(
     dup = ids.duplicated(keep=False) & ids.notna()
     if not dup.any():
         return
-    where = pd.Series(np.flatnonzero(dup.to_numpy()), index=ids[dup].to_numpy())
+    # ids keeps the table's row positions as its index (rows may have been filtered)
+    where = pd.Series(ids.index[dup.to_numpy()], index=ids[dup].to_numpy())
     groups = [(i, list(p)) for i, p in where.groupby(level=0, sort=False)]
     names = [i for i, _ in groups]
-    unit = "row" if table.unit == "index" else table.unit
+    unit = table.noun
     if len(groups) == 1:
         ((i, p),) = groups
         message = (
@@ -313,7 +313,8 @@ def _population_values(
         i = np.flatnonzero(blank)
         parts = [f"{ids[k]} ({table.row(positions[k])})" for k in i]
         message = (
-            f"{table.name}: population is missing for area {parts[0]} {where}"
+            f"{table.name}: population is missing for area {ids[i[0]]} {where} "
+            f"({table.row(positions[i[0]])})"
             if len(i) == 1
             else f"{table.name}: population is missing for {len(i):,} areas {where}: "
             f"{listing(parts)}"
@@ -348,11 +349,11 @@ def _area_filter(ids: pd.Series, pattern: str | None) -> tuple[re.Pattern | None
     """The pattern a population-file code must match to be an area row, and why."""
     if pattern:
         return re.compile(pattern), f"does not match {pattern!r}"
-    codes = ids.dropna().unique()
-    if len(codes) and all(_GSS.fullmatch(c) for c in codes):
-        entities = sorted({c[1:3] for c in codes})
+    codes = ids.dropna()
+    if len(codes) and codes.str.fullmatch(_GSS.pattern).all():
+        entities = sorted(set(codes.str[1:3]))
         regex = re.compile(rf"[A-Z](?:{'|'.join(entities)})\d{{6}}")
-        return regex, f"is not an area code like {codes[0]} (local-authority or other totals)"
+        return regex, f"is not an area code like {codes.iloc[0]} (local-authority or other totals)"
     return None, "is blank"
 
 

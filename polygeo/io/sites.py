@@ -26,6 +26,7 @@ from polygeo.io._tables import (
     find_xy,
     id_strings,
     read_table,
+    source_name,
     table_points,
 )
 
@@ -122,7 +123,7 @@ def read_sites(
     target = metric_crs(crs)
     defaults = {"kind": kind, "id": id, "name": name, "x": x, "y": y, "assume_crs": assume_crs}
     specs = [_spec(s, defaults) for s in _as_list(sources)]
-    report = LoadReport("sites", [str(s["path"]) for s in specs])
+    report = LoadReport("sites", [_source_label(s["path"]) for s in specs])
     tables = [
         read_table(
             s["path"], str_columns=[*ID_NAMES, s["id"] or ""], sheet=s["sheet"], layer=s["layer"]
@@ -151,6 +152,10 @@ def read_sites(
 
 
 # -- sources ------------------------------------------------------------------
+
+
+def _source_label(path: Any) -> str:
+    return str(path) if isinstance(path, str | Path) else source_name(path)
 
 
 def _as_list(sources: Any) -> list[Any]:
@@ -208,14 +213,23 @@ def _rows(
             table, xcol, ycol, cols["lonlat"], spec["assume_crs"], target
         )
         attrs = frame
-        where = f"without coordinates in columns {ycol}, {xcol}"
+        first, second = sorted([xcol, ycol], key=list(frame.columns).index)  # file order
+        where = f"without coordinates in columns {first}, {second}"
     ids = id_strings(frame[cols["id"]]) if cols["id"] else pd.Series(np.nan, index=frame.index)
     out = pd.DataFrame({"_id": ids.astype("str"), "name": _text(frame, cols["name"])})
     out["kind"] = _kinds(frame, spec["kind"], cols)
     out["_x"], out["_y"] = xs, ys
     out["source"] = table.name
-    out["_row"] = [f"{table.name} {table.row(i)}" for i in range(len(frame))]
-    attrs = attrs.rename(columns={c: f"{c}_in_file" for c in _OUTPUT if c in attrs.columns})
+    if table.unit == "index":
+        labels = pd.Series(table.frame.index.astype("str"), dtype="str")
+    else:
+        labels = pd.Series(np.arange(len(frame)) + table.offset).astype("str")
+    out["_row"] = f"{table.name} {table.unit} " + labels.to_numpy()
+    # The file's own columns named like ours: drop those we used, rename the others.
+    used = {cols["id"], cols["name"], cols["kind"]}
+    clash = [c for c in _OUTPUT if c in attrs.columns]
+    attrs = attrs.drop(columns=[c for c in clash if c in used])
+    attrs = attrs.rename(columns={c: f"{c}_in_file" for c in clash if c not in used})
     out = pd.concat([out, attrs], axis=1)
     skipped = np.flatnonzero(missing)
     report.stats["skipped_without_coordinates"] = report.stats.get(
