@@ -62,7 +62,10 @@ def test_recovers_parameters_with_noise(synthetic):
     areas, sites, a, s, km, rng = synthetic
     noise = rng.normal(0, 2.0, len(km))
     known = make_table(
-        a, s, np.maximum(3.0 + 2.0 * km + noise, 0), area_ids=areas["area_id"],
+        a,
+        s,
+        np.maximum(3.0 + 2.0 * km + noise, 0),
+        area_ids=areas["area_id"],
         site_ids=sites["site_id"],
     )
     cal = calibrate(areas, sites, known)

@@ -74,7 +74,9 @@ def test_from_area_column_string_keys_match_numbers(areas):
 
 def test_from_area_column_string_column():
     areas = pd.DataFrame({"area_id": ["x", "y"], "rural": ["yes", " no"]})
-    limit = TravelLimit.from_area_column(areas, "rural", {"yes": 30}, minutes=20, per_kind={"gp": 9})
+    limit = TravelLimit.from_area_column(
+        areas, "rural", {"yes": 30}, minutes=20, per_kind={"gp": 9}
+    )
     assert limit.per_area.to_dict() == {"x": 30.0}
     assert limit.per_kind == {"gp": 9.0}
 
@@ -105,4 +107,7 @@ def test_per_kind_needs_kind_column(areas):
 
 def test_describe():
     limit = TravelLimit(20, per_area=pd.Series({"a": 15.0}), per_kind={"hospital": 25})
-    assert limit.describe() == "20 min; by site kind hospital=25; 1 areas with their own limit (15-15 min)"
+    assert (
+        limit.describe()
+        == "20 min; by site kind hospital=25; 1 areas with their own limit (15-15 min)"
+    )

@@ -39,7 +39,10 @@ def as_dict(table):
     return {
         (a, s): float(m)
         for a, s, m in zip(
-            table["area_id"].astype(str), table["site_id"].astype(str), table["minutes"], strict=True
+            table["area_id"].astype(str),
+            table["site_id"].astype(str),
+            table["minutes"],
+            strict=True,
         )
     }
 

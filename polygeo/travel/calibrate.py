@@ -102,11 +102,13 @@ class Calibration:
         ]
         if self.pairs_dropped:
             lines.append(f"  {self.pairs_dropped:,} known pairs not used")
-        lines.append(
-            'Scenario file:  [travel] provider = "straight_line"  '
-            f"minutes_per_km = {self.minutes_per_km:.4g}  "
-            f"intercept_minutes = {self.intercept_minutes:.4g}"
-        )
+        lines += [
+            "In a scenario file:",
+            "  [travel]",
+            '  provider = "straight_line"',
+            f"  minutes_per_km = {self.minutes_per_km:.4g}",
+            f"  intercept_minutes = {self.intercept_minutes:.4g}",
+        ]
         return "\n".join(lines)
 
 

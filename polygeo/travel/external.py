@@ -608,7 +608,9 @@ class ExternalMatrix:
             limit=None if limit is None else limit.describe(),
         )
         self.last_report = report
-        if not report.complete:
+        # areas or sites left without times are a problem; matrix rows and columns
+        # beyond the study area (e.g. Welsh LSOAs for an English plan) are normal
+        if report.areas_without_row or report.sites_without_column:
             log.warning("%s", report.format_text())
         else:
             log.info("%s", report.format_text())
