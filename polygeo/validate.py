@@ -58,7 +58,10 @@ log = logging.getLogger("polygeo")
 
 __all__ = ["FINDING_CODES", "Finding", "ValidationReport", "validate"]
 
-#: Every finding code, with its severity (see the table above).
+#: How far from every area a site may be before ``validate`` warns, by default.
+DEFAULT_DISTANCE_M = 1000.0
+
+#: Every finding code, with its severity (see the list above).
 FINDING_CODES: dict[str, str] = {
     "duplicate_area_id": ERROR,
     "missing_area_id": ERROR,
@@ -114,8 +117,10 @@ class ValidationReport:
     areas
         ``count``, ``population``, ``groups`` (or None), ``crs``, ``source``.
     sites
-        ``count``, ``by_kind``, ``merged_rows`` (input rows behind the sites),
-        ``skipped_without_coordinates``, ``outside_study_area``; None without sites.
+        ``count``, ``by_kind`` (sites per kind), ``merged_rows`` (input rows behind
+        the sites: the sum of their ``merged_rows``), ``skipped_without_coordinates``
+        and ``outside_study_area`` (rows :func:`~polygeo.io.read_sites` skipped or
+        dropped); None without sites.
     """
 
     errors: list[Finding] = field(default_factory=list)
@@ -179,7 +184,7 @@ def validate(
     areas: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame | None = None,
     *,
-    study_area_distance_m: float | None = 1000.0,
+    study_area_distance_m: float | None = None,
 ) -> ValidationReport:
     """Check areas (and sites) and report every problem at once.
 
@@ -191,8 +196,9 @@ def validate(
     sites
         The sites frame (from :func:`polygeo.io.read_sites`), if any.
     study_area_distance_m
-        Sites farther than this from every area are reported (a warning); None
-        skips the check.
+        Sites farther than this from every area are reported (a warning).
+        Default: the ``within_m`` that :func:`~polygeo.io.read_sites` limited the
+        sites with, else 1000 m. ``math.inf`` skips the check.
 
     Returns
     -------
@@ -211,7 +217,10 @@ def validate(
     found = _AreaChecks(areas).run()
     if sites is not None:
         report.sites = _site_summary(sites)
-        found += _SiteChecks(sites, areas, study_area_distance_m).run()
+        within = study_area_distance_m
+        if within is None:
+            within = _load_stats(sites).get("within_m", DEFAULT_DISTANCE_M)
+        found += _SiteChecks(sites, areas, float(within)).run()
     for severity, finding in found:
         (report.errors if severity == ERROR else report.warnings).append(finding)
     log.info(
@@ -477,7 +486,7 @@ class _AreaChecks(_Checks):
 class _SiteChecks(_Checks):
     what = "sites"
 
-    def __init__(self, sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, within: float | None):
+    def __init__(self, sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, within: float):
         super().__init__(sites)
         self.areas = areas
         self.within = within
@@ -519,7 +528,7 @@ class _SiteChecks(_Checks):
                 "project both to one CRS, e.g. sites.to_crs(areas.crs)",
                 count=1,
             )
-        elif self.within is not None and "geometry" in self.areas and len(self.areas):
+        elif np.isfinite(self.within) and "geometry" in self.areas and len(self.areas):
             self._far(empty)
 
     def _far(self, empty: np.ndarray) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -229,7 +230,19 @@ def test_site_frame_checks():
         ("site_outside_study_area", "sites: 1 site farther than 1,000 m from every area: S1; "
          "drop them, or pass study_area= to read_sites"),
     ]  # fmt: skip
-    assert validate(areas_frame(), sites, study_area_distance_m=None).warnings == []
+    assert validate(areas_frame(), sites, study_area_distance_m=math.inf).warnings == []
+    assert validate(areas_frame(), sites, study_area_distance_m=20_000).warnings == []
+
+
+def test_the_far_site_check_uses_the_distance_read_sites_used(tmp_path):
+    path = _csv(tmp_path, "id,x,y\nNEAR,530500,180500\nFAR,545000,180500\n")
+    sites = read_sites(path, study_area=areas_frame(), within_m=20_000)
+    assert sites["site_id"].tolist() == ["NEAR", "FAR"]
+    assert validate(areas_frame(), sites).ok
+    assert validate(areas_frame(), sites).warnings == []
+    assert validate(areas_frame(), sites, study_area_distance_m=1000).codes() == [
+        "site_outside_study_area"
+    ]
 
 
 def test_sites_in_another_crs_and_sites_without_id_or_geometry():

@@ -98,8 +98,10 @@ def read_areas(
         or else from ``population``.
     x, y
         Coordinate columns of ``points``. By default found by name: ``easting``/
-        ``northing``, ``x``/``y`` (in ``assume_crs``, else in the working CRS) or
-        ``longitude``/``latitude``, ``lon``/``lat`` (EPSG:4326).
+        ``northing`` or ``x``/``y`` are in ``assume_crs`` when given, else already
+        in the working CRS (values that look like degrees are an error);
+        ``longitude``/``latitude`` or ``lon``/``lat`` are EPSG:4326 (or
+        ``assume_crs`` when that is geographic).
     origin_x, origin_y
         Columns holding each area's travel origin (population-weighted centroid)
         in the file's CRS. Columns named ``origin_x``/``origin_y`` are used when
@@ -118,7 +120,10 @@ def read_areas(
     errors
         ``"raise"`` (default): raise one :class:`~polygeo.errors.InputError`
         listing every problem. ``"collect"``: return the frame and leave the
-        findings in ``attrs["load_report"]`` for :func:`polygeo.validate.validate`.
+        findings in ``attrs["load_report"]`` for :func:`polygeo.validate.validate`;
+        the frame then holds NaN for populations that are missing or not numbers,
+        negative values as read, areas with duplicate codes as they are, and, for
+        an area listed twice in the population file, its first row.
 
     Returns
     -------
@@ -132,7 +137,10 @@ def read_areas(
     ------
     InputError
         Missing columns (always, listing the columns that exist), or problems in
-        the data when ``errors="raise"``.
+        the data when ``errors="raise"``. Messages name the file, the column, the
+        area codes and the rows: ``row N`` as a spreadsheet numbers a table (the
+        header is row 1), ``feature N`` counting a vector file's features from 1,
+        ``index N`` for a frame passed in memory.
     CRSError
         A vector file without a CRS and no ``assume_crs``.
 

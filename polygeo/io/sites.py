@@ -272,8 +272,11 @@ def _limit_to_study_area(
     rows: pd.DataFrame, study_area: Any, within_m: float, target: CRS, report: LoadReport
 ) -> pd.DataFrame:
     """Drop rows farther than ``within_m`` from every study-area geometry (STRtree)."""
-    if study_area is None or rows.empty:
-        report.stats.setdefault("outside_study_area", 0)
+    report.stats["outside_study_area"] = 0
+    if study_area is None:
+        return rows
+    report.stats["within_m"] = float(within_m)
+    if rows.empty:
         return rows
     if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
         geoms = study_area.geometry
