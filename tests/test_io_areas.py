@@ -101,6 +101,18 @@ def test_population_csv_with_bom_crlf_thousands_and_stray_whitespace(tmp_path):
     assert areas.attrs["load_report"]["findings"] == []
 
 
+def test_rows_ending_in_a_separator_keep_their_codes(tmp_path):
+    text = "LSOA11CD,Persons\n" + "".join(f"{c},{p},\n" for c, p in zip(CODES, POPS, strict=True))
+    areas = read_areas(squares(), write_text(tmp_path / "pop.csv", text))
+    assert areas["population"].tolist() == POPS
+
+
+def test_a_ragged_csv_is_an_input_error(tmp_path):
+    pop = write_text(tmp_path / "pop.csv", "LSOA11CD,Persons\nE01000001,1\nE01000002,2,3\n")
+    with pytest.raises(InputError, match=r"^pop\.csv cannot be read as a table: .*line 3"):
+        read_areas(squares(), pop)
+
+
 def test_codes_with_whitespace_in_the_boundaries_are_stripped(pop):
     frame = squares()
     frame["LSOA11CD"] = [f" {c}\t" for c in CODES]

@@ -265,3 +265,10 @@ def test_a_dataframe_source_and_columns_named_like_the_output():
         "site_without_coordinates": "<DataFrame>: skipped 1 row without coordinates in "
         "columns x, y: b"
     }
+
+
+def test_a_malformed_nhs_file_is_an_input_error(tmp_path):
+    path = tmp_path / "Broken.csv"
+    path.write_bytes("A\xacB\r\n1\xac2\xac3\r\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"^Broken\.csv cannot be read as an NHS Choices file"):
+        read_sites(path)

@@ -13,6 +13,7 @@ import difflib
 import functools
 import io as _io
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,11 +317,20 @@ def _read_csv(path: Path, keep_text: set[str]) -> pd.DataFrame:
         try:
             header = pd.read_csv(path, nrows=0, encoding=encoding, sep=sep).columns
             dtype = {c: "str" for c in header if norm(clean_name(c)) in keep_text}
-            frame = pd.read_csv(path, encoding=encoding, sep=sep, dtype=dtype, thousands=",")
+            with warnings.catch_warnings():  # a row longer than the header loses data
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                frame = pd.read_csv(
+                    path,
+                    encoding=encoding,
+                    sep=sep,
+                    dtype=dtype,
+                    thousands=",",
+                    index_col=False,  # rows ending in a separator keep their first column
+                )
             break
         except UnicodeDecodeError:
             continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError) as exc:
             raise InputError(f"{path.name} cannot be read as a table: {exc}") from exc
     frame.columns = [clean_name(c) for c in frame.columns]
     return frame
@@ -378,19 +388,24 @@ def read_nhs_choices(path: PathLike) -> pd.DataFrame:
     """
     data = Path(path).read_bytes()
     text = data.decode("utf-8-sig") if b"\xc2\xac" in data[:65536] else data.decode("latin-1")
-    # The C parser wants a one-byte separator: swap in the ASCII unit separator.
-    unit = "\x1f" if "\x1f" not in text else None
-    if unit:
-        frame = pd.read_csv(
-            _io.StringIO(text.replace(NHS_SEPARATOR, unit)),
-            sep=unit,
-            dtype="str",
-            keep_default_na=False,
-            quoting=csv.QUOTE_NONE,
-        )
-    else:  # pragma: no cover - a file holding the unit separator itself
-        lines = [ln.split(NHS_SEPARATOR) for ln in text.splitlines() if ln]
-        frame = pd.DataFrame(lines[1:], columns=lines[0]).fillna("")
+    # The C parser wants a one-byte separator: swap in an ASCII control character
+    # the file does not use (the unit separator, in practice).
+    unit = next(c for c in "\x1f\x1e\x1d\x1c\x07" if c not in text)
+    try:
+        with warnings.catch_warnings():  # a row longer than the header loses data: an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                _io.StringIO(text.replace(NHS_SEPARATOR, unit)),
+                sep=unit,
+                dtype="str",
+                keep_default_na=False,
+                quoting=csv.QUOTE_NONE,
+                index_col=False,
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        message = str(exc).replace(repr(unit), "'¬'")
+        name = Path(path).name
+        raise InputError(f"{name} cannot be read as an NHS Choices file: {message}") from exc
     frame.columns = [clean_name(c) for c in frame.columns]
     for col in frame.columns:
         frame[col] = frame[col].str.strip()
