@@ -15,11 +15,15 @@ The flow, each step plain data in and out::
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 from polygeo.errors import CRSError, InfeasibleError, InputError, PolygeoError, SolverError
 
 __version__ = "0.1.0"
+
+# quiet by default: applications (the CLI, a notebook) choose what to show
+logging.getLogger("polygeo").addHandler(logging.NullHandler())
 
 _LAZY = {
     "read_areas": "polygeo.io",

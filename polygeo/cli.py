@@ -145,7 +145,7 @@ def calibrate(
 
     The scenario's [travel] table must describe the known times (provider = "matrix").
     """
-    from polygeo.pipeline import load_inputs, stop_on_errors, travel_table
+    from polygeo.pipeline import load_inputs, stop_on_errors, travel_provider
     from polygeo.scenario import load_scenario
     from polygeo.travel import calibrate as fit
 
@@ -159,7 +159,8 @@ def calibrate(
             )
         inputs = load_inputs(scn)
         stop_on_errors(inputs.report)
-        _, _, known = travel_table(scn, inputs.areas, inputs.sites, progress=False)
+        provider, _ = travel_provider(scn, inputs.areas, inputs.sites, progress=False)
+        known = provider.travel_times(inputs.areas, inputs.sites, limit=None, progress=False)
         result = fit(
             inputs.areas,
             inputs.sites,

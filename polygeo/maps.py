@@ -78,7 +78,7 @@ def plan_map(
 
     if m is None:
         bounds = catchments.total_bounds
-        m = folium.Map(tiles="cartodbpositron", control_scale=True)
+        m = folium.Map(tiles="OpenStreetMap", control_scale=True)
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
 
     tooltip_fields = [c for c in ["site_id", "population", "areas"] if c in catchments.columns]

@@ -109,6 +109,22 @@ def _some(values: list[str], n: int = 12) -> str:
     return ", ".join(values[:n]) + (f" ... ({len(values)} in all)" if len(values) > n else "")
 
 
+def travel_provider(
+    scenario: Scenario, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, progress: bool = True
+) -> tuple[Any, Any]:
+    """The travel provider and limit described by the scenario's ``[travel]`` table."""
+    from polygeo.travel import travel_from_settings
+
+    return travel_from_settings(
+        scenario.travel,
+        base_dir=scenario.base_dir,
+        areas=areas,
+        sites=sites,
+        source=scenario.source,
+        progress=progress,
+    )
+
+
 def travel_table(
     scenario: Scenario, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, progress: bool = True
 ) -> tuple[Any, Any, pd.DataFrame]:
@@ -119,11 +135,7 @@ def travel_table(
     tuple
         ``(provider, limit, table)``.
     """
-    from polygeo.travel import travel_from_settings
-
-    provider, limit = travel_from_settings(
-        scenario.travel, base_dir=scenario.base_dir, areas=areas, sites=sites
-    )
+    provider, limit = travel_provider(scenario, areas, sites, progress=progress)
     table = provider.travel_times(areas, sites, limit=limit, progress=progress)
     return provider, limit, table
 
@@ -228,5 +240,6 @@ __all__ = [
     "load_inputs",
     "run_scenario",
     "stop_on_errors",
+    "travel_provider",
     "travel_table",
 ]

@@ -60,7 +60,6 @@ _AREAS: _Spec = {
     "points": ((str,), True),
     "population": ((str,), True),
     "id": ((str,), False),
-    "boundary_id": ((str,), False),
     "population_id": ((str,), False),
     "population_column": ((str,), False),
     "group": ((str,), False),
@@ -71,6 +70,8 @@ _AREAS: _Spec = {
     "origin_x": ((str,), False),
     "origin_y": ((str,), False),
     "sheet": ((str, int), False),
+    "layer": ((str, int), False),
+    "area_pattern": ((str,), False),
     "assume_crs": ((str, int), False),
 }
 _SITE: _Spec = {
@@ -80,6 +81,8 @@ _SITE: _Spec = {
     "name": ((str,), False),
     "x": ((str,), False),
     "y": ((str,), False),
+    "sheet": ((str, int), False),
+    "layer": ((str, int), False),
     "assume_crs": ((str, int), False),
 }
 _OUTPUT: _Spec = {
