@@ -505,16 +505,14 @@ def check(
         for r in rep.itertuples(index=False):
             true_pop = float(hub_pop.get(r.site_id, 0.0))
             true_n = int(n_areas.get(r.site_id, 0))
-            if (
-                not math.isclose(float(r.population), true_pop, rel_tol=1e-9, abs_tol=1e-6)
-                or int(r.areas) != true_n
-            ):
+            rep_pop = float(r.population) if pd.notna(r.population) else float("nan")
+            rep_n = float(r.areas) if pd.notna(r.areas) else float("nan")
+            if not math.isclose(rep_pop, true_pop, rel_tol=1e-9, abs_tol=1e-6) or rep_n != true_n:
                 out.append(
                     Violation(
                         "hub_report",
-                        f"hub {r.site_id} reports {float(r.population):,.0f} people in "
-                        f"{int(r.areas)} areas, but its assignments hold {true_pop:,.0f} people "
-                        f"in {true_n} areas",
+                        f"hub {r.site_id} reports {rep_pop:,.0f} people in {rep_n:.0f} areas, "
+                        f"but its assignments hold {true_pop:,.0f} people in {true_n} areas",
                         (r.site_id,),
                     )
                 )

@@ -103,7 +103,9 @@ def options_for(sites, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed + 100)
     rows = []
     for sid in sites["site_id"]:
-        rows.append((sid, "reuse", float(rng.integers(0, 5)) * 1e6, float(rng.integers(4, 9)) * 1e3))
+        rows.append(
+            (sid, "reuse", float(rng.integers(0, 5)) * 1e6, float(rng.integers(4, 9)) * 1e3)
+        )
         rows.append((sid, "new build", float(rng.integers(5, 10)) * 1e6, np.nan))
     return pd.DataFrame(rows, columns=["site_id", "option", "capital_cost", "capacity"])
 
@@ -113,7 +115,9 @@ CASES = {
     "min+max": dict(min_population=3000, max_population=5500),
     "hubs_exact": dict(min_population=2000, hubs=3),
     "hubs_range": dict(min_population=2000, hubs={"min": 2, "max": 3}),
-    "required_forbidden": dict(min_population=3000, required_sites=("s01",), forbidden_sites=("s02",)),
+    "required_forbidden": dict(
+        min_population=3000, required_sites=("s01",), forbidden_sites=("s02",)
+    ),
     "cost": dict(min_population=3000, objective="cost"),
     "hubs_objective": dict(min_population=3000, max_population=6000, objective="hubs"),
     "mix": dict(min_population=3000, objective={"travel": 1.0, "cost": 0.002, "hubs": 5000.0}),

@@ -501,8 +501,10 @@ def _swap(s: _State, deadline: float) -> int:
             continue
         if pa_new > s.cap[a] + _TOL or pb_new > s.cap[b] + _TOL:
             continue
-        if s.within and (p.group[i] != p.group[k]) and not (
-            p.pair_exception[kx] or p.pair_exception[ky]
+        if (
+            s.within
+            and (p.group[i] != p.group[k])
+            and not (p.pair_exception[kx] or p.pair_exception[ky])
         ):
             continue
         s.move(i, kx)

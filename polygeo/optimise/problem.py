@@ -498,6 +498,13 @@ def build_problem(
         conflicts.append(
             f"{n_must} sites must open ({', '.join(detail)}) but at most {hi} hubs are allowed"
         )
+    n_must_viable = int(must.sum())
+    if p_min > 0 and n_must_viable * p_min > total + _TOL and (hi is None or n_must <= hi):
+        conflicts.append(
+            f"{n_must_viable} sites must open (required, or the only viable site of some area) "
+            f"and each needs {p_min:,.0f} people: {n_must_viable * p_min:,.0f} in all, but the "
+            f"total population is {total:,.0f}"
+        )
     if lo is not None and lo > len(viable_idx) and len(viable_idx):
         conflicts.append(
             f"at least {lo} hubs are required but only {len(viable_idx)} sites can open"

@@ -88,6 +88,8 @@ class _HighsBackend:
         if settings.gap is not None:
             h.setOptionValue("mip_rel_gap", float(settings.gap))
         if settings.threads is not None:
+            # HiGHS keeps one thread pool per process: rebuild it for another size
+            h.resetGlobalScheduler(True)
             h.setOptionValue("threads", int(settings.threads))
         for key, value in settings.extra.items():
             status = h.setOptionValue(str(key), value)

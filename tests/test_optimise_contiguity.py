@@ -1,0 +1,136 @@
+"""Adjacency, home areas and contiguous catchments (lazy cuts against brute force)."""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+from polygeo.check import assert_valid, check
+from polygeo.errors import InputError
+from polygeo.optimise import Rules, SolverSettings, adjacency_from_polygons, solve
+from polygeo.optimise.contiguity import home_areas
+from polygeo.optimise.synthetic import grid_instance
+
+
+def test_queen_and_rook_on_a_grid():
+    areas, _, _ = grid_instance(3, 3, sites=1)
+    queen = adjacency_from_polygons(areas)
+    rook = adjacency_from_polygons(areas, kind="rook")
+    assert (queen != queen.T).nnz == 0 and queen.diagonal().sum() == 0
+    # the centre touches all 8 others by queen, 4 by rook
+    assert queen[[4]].sum() == 8
+    assert rook[[4]].sum() == 4
+    assert rook[0, 4] == 0 and queen[0, 4] == 1
+    assert queen.sum() == 2 * 20 and rook.sum() == 2 * 12
+
+
+def test_tolerance_bridges_slivers():
+    a = shapely.box(0, 0, 10, 10)
+    b = shapely.box(10.5, 0, 20, 10)
+    areas = gpd.GeoDataFrame({"area_id": ["a", "b"], "population": [1, 1]}, geometry=[a, b])
+    assert adjacency_from_polygons(areas).nnz == 0
+    assert adjacency_from_polygons(areas, tolerance=1.0).nnz == 2
+    assert adjacency_from_polygons(areas, kind="rook", tolerance=1.0).nnz == 2
+
+
+def test_points_cannot_be_adjacent():
+    areas = gpd.GeoDataFrame({"area_id": ["a"], "population": [1]}, geometry=[shapely.Point(0, 0)])
+    with pytest.raises(InputError, match="polygons"):
+        adjacency_from_polygons(areas)
+
+
+def test_home_area_is_the_one_holding_the_site_else_the_nearest():
+    areas, _, _ = grid_instance(3, 1, sites=1)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["in", "out"]},
+        geometry=[shapely.Point(1500, 500), shapely.Point(5000, 500)],
+    )
+    assert home_areas(areas, sites).tolist() == [1, 2]
+
+
+_BRUTE: dict[int, float | None] = {}
+
+
+def brute_contiguous(areas, sites, table, rules):
+    """Least travel over assignments meeting min_population, contiguity and home areas."""
+    n, m = len(areas), len(sites)
+    pop = areas["population"].to_numpy(float)
+    minutes = np.full((n, m), np.nan)
+    minutes[table["area_id"].cat.codes, table["site_id"].cat.codes] = table["minutes"]
+    cand = [np.flatnonzero(~np.isnan(minutes[i])) for i in range(n)]
+    combos = np.array(list(itertools.product(*cand)))
+    onehot = combos[:, :, None] == np.arange(m)
+    hub_pop = np.einsum("knm,n->km", onehot, pop)
+    used = onehot.any(axis=1)
+    ok = ~(used & (hub_pop < rules.min_population)).any(axis=1)
+    home = home_areas(areas, sites)
+    for j in range(m):
+        ok &= ~used[:, j] | (combos[:, home[j]] == j)
+    travel = (np.take_along_axis(minutes, combos.T, axis=1).T * pop).sum(axis=1)
+    adj = adjacency_from_polygons(areas).toarray()
+    for k in np.flatnonzero(ok)[np.argsort(travel[ok], kind="stable")]:
+        good = True
+        for j in np.unique(combos[k]):
+            members = np.flatnonzero(combos[k] == j)
+            if connected_components(adj[np.ix_(members, members)], directed=False)[0] > 1:
+                good = False
+                break
+        if good:
+            return float(travel[k])
+    return None
+
+
+def instance(seed):
+    rng = np.random.default_rng(seed)
+    pop = rng.choice([200, 500, 3000], size=12)
+    return grid_instance(4, 3, population=pop, sites=3, seed=seed, limit=12)
+
+
+@pytest.mark.parametrize("name", ["highs", "cbc"])
+@pytest.mark.parametrize("seed", [18, 62, 65, 111])
+def test_contiguity_binds_and_matches_brute_force(seed, name):
+    areas, sites, table = instance(seed)
+    p_min = float(areas["population"].sum()) / 3.2
+    free_rules = Rules(min_population=p_min)
+    rules = Rules(min_population=p_min, contiguous=True)
+    solver = SolverSettings(name=name, gap=0.0)
+    free = solve(areas, sites, table, free_rules, solver=solver)
+    assert "contiguity" in {v.rule for v in check(free, areas, sites, table, rules)}
+    plan = solve(areas, sites, table, rules, solver=solver)
+    assert_valid(plan, areas, sites, table, rules)
+    assert plan.solver["optimal"]
+    assert plan.solver["rounds"] >= 1
+    if seed not in _BRUTE:
+        _BRUTE[seed] = brute_contiguous(areas, sites, table, rules)
+    expected = _BRUTE[seed]
+    assert plan.objective_terms["travel"] == pytest.approx(expected, rel=1e-9)
+    assert plan.objective_terms["travel"] >= free.objective_terms["travel"] - 1e-6
+
+
+def test_lazy_cuts_are_added():
+    areas, sites, table = instance(18)
+    rules = Rules(min_population=float(areas["population"].sum()) / 3.2, contiguous=True)
+    plan = solve(areas, sites, table, rules, solver=SolverSettings(gap=0.0), start=False)
+    assert plan.solver["cuts"] > 0 and plan.solver["rounds"] > 1
+    assert_valid(plan, areas, sites, table, rules)
+
+
+def test_given_adjacency_is_used():
+    """With a rook adjacency, diagonal neighbours no longer connect a catchment."""
+    areas, sites, table = instance(18)
+    rook = adjacency_from_polygons(areas, kind="rook")
+    rules = Rules(min_population=float(areas["population"].sum()) / 3.2, contiguous=True)
+    plan = solve(areas, sites, table, rules, adjacency=rook, solver=SolverSettings(gap=0.0))
+    assert_valid(plan, areas, sites, table, rules, adjacency=rook)
+
+
+def test_bad_adjacency_shape():
+    areas, sites, table = instance(18)
+    rules = Rules(min_population=1000, contiguous=True)
+    with pytest.raises(InputError, match="shape"):
+        solve(areas, sites, table, rules, adjacency=np.zeros((3, 3)))

@@ -1,0 +1,134 @@
+"""Solver choice, limits, and agreement between HiGHS, CBC and model variants.
+
+Time limits are made deterministic with ``time_limit=0``: the solver stops before
+its first node, so it either holds the greedy start plan handed to it (a
+feasible plan, not proven optimal) or nothing at all (``start=False``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from polygeo.check import assert_valid
+from polygeo.errors import InputError, SolverError
+from polygeo.optimise import Rules, SolverSettings, solve
+from polygeo.optimise.synthetic import grid_instance
+
+RULES = Rules(min_population=10_000)
+
+
+@pytest.fixture(scope="module")
+def medium():
+    return grid_instance(8, 8, sites=20, seed=3, limit=15)
+
+
+@pytest.mark.parametrize("name", ["highs", "cbc"])
+def test_time_limit_with_a_start_plan_returns_it_flagged(medium, name):
+    areas, sites, table = medium
+    plan = solve(areas, sites, table, RULES, solver=SolverSettings(name=name, time_limit=0))
+    assert plan.solver["status"] == "time_limit_feasible"
+    assert plan.solver["optimal"] is False
+    assert plan.solver["objective"] == pytest.approx(plan.solver["start_objective"])
+    assert_valid(plan, areas, sites, table, RULES)
+    assert plan.metrics()["coverage"] == 1.0
+
+
+@pytest.mark.parametrize("name", ["highs", "cbc"])
+def test_time_limit_without_any_plan_raises(medium, name):
+    areas, sites, table = medium
+    with pytest.raises(SolverError, match="time limit of 0 s without finding any feasible plan"):
+        solve(
+            areas,
+            sites,
+            table,
+            RULES,
+            solver=SolverSettings(name=name, time_limit=0),
+            start=False,
+        )
+
+
+def test_optimal_beats_the_start_and_reports_bound_and_gap(medium):
+    areas, sites, table = medium
+    plan = solve(areas, sites, table, RULES, solver=SolverSettings(gap=0.0))
+    s = plan.solver
+    assert s["status"] == "optimal" and s["optimal"] is True
+    assert s["objective"] <= s["start_objective"] + 1e-6
+    assert s["bound"] == pytest.approx(s["objective"], rel=1e-6)
+    assert s["gap"] == pytest.approx(0.0, abs=1e-6)
+    assert s["build_seconds"] >= 0 and s["solve_seconds"] >= 0
+    assert_valid(plan, areas, sites, table, RULES)
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4, 5])
+def test_highs_and_cbc_agree(seed):
+    areas, sites, table = grid_instance(6, 5, sites=8, seed=seed, limit=9)
+    rules = Rules(min_population=7000)
+    a = solve(areas, sites, table, rules, solver=SolverSettings(name="highs", gap=0.0))
+    b = solve(areas, sites, table, rules, solver=SolverSettings(name="cbc", gap=0.0))
+    assert a.solver["objective"] == pytest.approx(b.solver["objective"], rel=1e-9)
+    assert a.solver["name"] == "highs" and b.solver["name"] == "cbc"
+    for plan in (a, b):
+        assert_valid(plan, areas, sites, table, rules)
+
+
+def test_linking_variants_and_start_agree(medium):
+    areas, sites, table = medium
+    exact = SolverSettings(gap=0.0)
+    objs = [
+        solve(areas, sites, table, RULES, solver=exact).solver["objective"],
+        solve(areas, sites, table, RULES, solver=exact, linking="aggregated").solver["objective"],
+        solve(areas, sites, table, RULES, solver=exact, start=False).solver["objective"],
+    ]
+    assert objs == pytest.approx([objs[0]] * 3, rel=1e-9)
+
+
+def test_solver_by_name_string_and_pulp_highs(medium):
+    areas, sites, table = grid_instance(4, 3, sites=4, seed=1, limit=10)
+    rules = Rules(min_population=5000)
+    a = solve(areas, sites, table, rules, solver="cbc")
+    b = solve(areas, sites, table, rules, solver=SolverSettings(name="HiGHS", gap=0.0))
+    assert a.solver["objective"] == pytest.approx(b.solver["objective"], rel=1e-6)
+    assert b.solver["name"] == "HiGHS"
+
+
+def test_unknown_and_missing_solvers():
+    areas, sites, table = grid_instance(4, 3, sites=4, seed=1, limit=10)
+    rules = Rules(min_population=5000)
+    with pytest.raises(InputError, match="unknown solver 'gurobby'"):
+        solve(areas, sites, table, rules, solver="gurobby")
+    with pytest.raises(SolverError, match="not available"):
+        solve(areas, sites, table, rules, solver="CPLEX_CMD")
+
+
+def test_highs_options_pass_through_and_bad_ones_are_input_errors(medium):
+    areas, sites, table = medium
+    plan = solve(
+        areas,
+        sites,
+        table,
+        RULES,
+        solver=SolverSettings(threads=1, gap=0.5, extra={"random_seed": 7}),
+    )
+    assert plan.solver["optimal"]
+    assert plan.solver["gap"] <= 0.5
+    with pytest.raises(InputError, match="no_such_option"):
+        solve(areas, sites, table, RULES, solver=SolverSettings(extra={"no_such_option": 1}))
+
+
+def test_quiet_by_default(capfd):
+    areas, sites, table = grid_instance(4, 3, sites=4, seed=1, limit=10)
+    solve(areas, sites, table, Rules(min_population=5000))
+    solve(areas, sites, table, Rules(min_population=5000), solver="cbc")
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_contiguity_round_limit_is_a_solver_error():
+    import numpy as np
+
+    rng = np.random.default_rng(18)
+    pop = rng.choice([200, 500, 3000], size=12)
+    areas, sites, table = grid_instance(4, 3, population=pop, sites=3, seed=18, limit=12)
+    rules = Rules(min_population=float(pop.sum()) / 3.2, contiguous=True)
+    with pytest.raises(SolverError, match="1 rounds"):
+        solve(areas, sites, table, rules, start=False, max_rounds=1)
