@@ -47,7 +47,7 @@ def _fail(exc: PolygeoError) -> typer.Exit:
 
 def _setup_logging(quiet: bool) -> None:
     logger = logging.getLogger("polygeo")
-    if not logger.handlers:
+    if not any(type(h) is logging.StreamHandler for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
