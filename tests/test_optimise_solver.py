@@ -132,3 +132,43 @@ def test_contiguity_round_limit_is_a_solver_error():
     rules = Rules(min_population=float(pop.sum()) / 3.2, contiguous=True)
     with pytest.raises(SolverError, match="1 rounds"):
         solve(areas, sites, table, rules, start=False, max_rounds=1)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"hubs": {"max": 9}, "budget": 8e6},
+        {"within_group": True},
+        {"contiguous": True},
+    ],
+    ids=["plain", "hubs+budget", "within_group", "contiguous"],
+)
+def test_large_neighbourhood_search_improves_and_stays_valid(kw):
+    import numpy as np
+    import pandas as pd
+
+    groups = np.where(np.arange(100) % 10 < 5, "west", "east")
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12, groups=groups)
+    options = pd.DataFrame(
+        {
+            "site_id": sites["site_id"],
+            "option": "reuse",
+            "capital_cost": np.arange(len(sites)) % 3 * 1e6,
+            "capacity": np.nan,
+        }
+    )
+    rules = Rules(min_population=15_000, **kw)
+    plan = solve(
+        areas,
+        sites,
+        table,
+        rules,
+        options=options,
+        solver=SolverSettings(time_limit=2.5),
+        lns_seconds=1.5,
+    )
+    s = plan.solver
+    assert s["lns_objective"] < s["start_objective"] - 1.0
+    assert s["objective"] <= s["lns_objective"] + 1e-6
+    assert_valid(plan, areas, sites, table, rules, options=options)

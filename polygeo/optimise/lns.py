@@ -1,0 +1,252 @@
+"""Large-neighbourhood search: re-optimise a few neighbouring catchments at a time.
+
+At city scale the full model is too large for the solver to improve a plan in
+minutes (NE London: 100,000 pairs; HiGHS spends the whole time at the root
+node; all of London: the root LP alone takes longer than five minutes). Yet a
+small piece of it -- the areas of a hub and its nearest open hubs, with every
+site that could serve them -- is a model HiGHS solves to optimality in a
+second or so. This search walks over the hubs, frees each neighbourhood, and
+keeps the sub-plan when it lowers the objective:
+
+* the rest of the plan stays fixed, so the hub count and budget left for the
+  neighbourhood are what the fixed hubs do not use;
+* sites open outside the neighbourhood are not offered (they may not grow:
+  they already count against the count and budget, and stay as they are);
+* the same model code builds the sub-model (the same rules, options,
+  contiguity cuts), and the sub-plan is checked against every row of the full
+  model before it is kept.
+
+The search stops at its deadline or when no neighbourhood improves.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import numpy as np
+
+from polygeo.errors import PolygeoError
+from polygeo.optimise.heuristics import start_vector
+from polygeo.optimise.model import Model, build_model
+from polygeo.optimise.rules import SolverSettings
+
+log = logging.getLogger("polygeo")
+
+_TOL = 1e-6
+
+
+def _choice_from(model: Model, v: np.ndarray) -> np.ndarray:
+    p = model.problem
+    x = np.flatnonzero(v[: model.n_x] > 0.5)
+    choice = np.full(p.n_areas, -1, dtype=np.int64)
+    choice[p.pair_area[x]] = x
+    return choice
+
+
+def _open_option(model: Model, v: np.ndarray) -> np.ndarray:
+    """Chosen option row per site (``-1`` when closed)."""
+    p = model.problem
+    y = np.flatnonzero(v[model.n_x : model.n_x + model.n_y] > 0.5)
+    out = np.full(p.n_sites, -1, dtype=np.int64)
+    out[p.opt_site[y]] = y
+    return out
+
+
+def _neighbourhood_model(
+    model: Model, v: np.ndarray, hubs: np.ndarray
+) -> tuple[Model, np.ndarray, np.ndarray] | None:
+    """The sub-model freeing the areas of ``hubs``; returns (model, pair map, start)."""
+    p = model.problem
+    rules = p.rules
+    choice = _choice_from(model, v)
+    opt = _open_option(model, v)
+    is_open = opt >= 0
+    in_n = np.zeros(p.n_sites, dtype=bool)
+    in_n[hubs] = True
+    assigned_site = np.where(choice >= 0, p.pair_site[np.maximum(choice, 0)], -1)
+    free = (assigned_site >= 0) & in_n[np.maximum(assigned_site, 0)]
+    if not free.any():
+        return None
+    offered = ~(is_open & ~in_n)
+    if rules.contiguous:
+        home_ok = np.zeros(p.n_sites, dtype=bool)
+        ok = p.home >= 0
+        home_ok[ok] = free[p.home[ok]]
+        offered &= home_ok
+    keep = free[p.pair_area] & offered[p.pair_site]
+    # sites that cannot gather the minimum from the freed areas
+    for _ in range(3):
+        reach = np.bincount(
+            p.pair_site[keep], weights=p.population[p.pair_area[keep]], minlength=p.n_sites
+        )
+        viable = reach >= rules.min_population - _TOL
+        new = keep & viable[p.pair_site]
+        if new.sum() == keep.sum():
+            break
+        keep = new
+    pk = np.flatnonzero(keep)
+    if np.bincount(p.pair_area[pk], minlength=p.n_areas)[free].min() == 0:
+        return None  # a freed area lost every site (should not happen)
+    opt_keep = np.isin(p.opt_site, np.unique(p.pair_site[pk]))
+    outside = is_open & ~in_n
+    lo, hi = rules.hub_bounds
+    n_out = int(outside.sum())
+    hubs_rule = None
+    if lo is not None or hi is not None:
+        lo2 = None if lo is None else max(lo - n_out, 0)
+        hi2 = None if hi is None else hi - n_out
+        if hi2 is not None and hi2 < 1:
+            return None
+        hubs_rule = (lo2, hi2)
+    budget = rules.budget
+    if budget is not None:
+        budget = max(budget - float(p.opt_cost[opt[outside]].sum()), 0.0)
+    sub_rules = dataclasses.replace(rules, hubs=hubs_rule, budget=budget)
+    fixed = np.bincount(p.pair_area[pk], minlength=p.n_areas)[p.pair_area[pk]] == 1
+    forced = np.zeros(p.n_sites, dtype=bool)
+    forced[p.pair_site[pk][fixed]] = True
+    required = p.required & offered
+    sub = dataclasses.replace(
+        p,
+        rules=sub_rules,
+        pair_area=p.pair_area[pk],
+        pair_site=p.pair_site[pk],
+        pair_minutes=p.pair_minutes[pk],
+        pair_exception=p.pair_exception[pk],
+        pair_fixed=fixed,
+        opt_site=p.opt_site[opt_keep],
+        opt_name=p.opt_name[opt_keep],
+        opt_cost=p.opt_cost[opt_keep],
+        opt_cap=p.opt_cap[opt_keep],
+        required=required,
+        forced=forced & ~required,
+        stats={},
+    )
+    sub_model = build_model(sub, linking=model.linking)
+    # the current plan of the freed areas, in the sub-model's pairs
+    sub_choice = np.full(p.n_areas, -1, dtype=np.int64)
+    pos = np.searchsorted(pk, choice[free])
+    if (pos >= len(pk)).any() or (pk[np.minimum(pos, len(pk) - 1)] != choice[free]).any():
+        return None
+    sub_choice[free] = pos
+    start = start_vector(sub_model, sub_choice)
+    if start is None:
+        return None
+    return sub_model, pk, start
+
+
+def large_neighbourhood_search(
+    model: Model,
+    v: np.ndarray,
+    *,
+    seconds: float,
+    settings: SolverSettings | None = None,
+    hubs_per_move: int = 3,
+    sub_seconds: float = 5.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Improve a feasible solution ``v`` of ``model`` by re-solving neighbourhoods.
+
+    Parameters
+    ----------
+    model
+        The full model.
+    v
+        A feasible column vector (e.g. the greedy start).
+    seconds
+        Time budget.
+    settings
+        Threads are taken from here; sub-models are always solved with HiGHS.
+    hubs_per_move
+        Most open hubs freed together (a hub and its nearest open neighbours):
+        pairs first, then triples once pairs no longer improve.
+    sub_seconds
+        Time limit of one sub-model.
+    seed
+        Order in which hubs are visited.
+
+    Returns
+    -------
+    numpy.ndarray
+        A feasible vector at least as good as ``v``.
+    """
+    from polygeo.optimise.solve import _HighsBackend, run_rounds
+
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    p = model.problem
+    rng = np.random.default_rng(seed)
+    best = v.copy()
+    best_obj = model.objective_value(best)
+    first_obj = best_obj
+    sub_settings = SolverSettings(
+        name="highs", gap=1e-6, threads=settings.threads if settings else None
+    )
+    tried = kept = 0
+    sizes = [k for k in (2, 3, 4) if k <= hubs_per_move] or [hubs_per_move]
+    for size in sizes:
+        stale: set[tuple[int, ...]] = set()
+        while time.perf_counter() < deadline:
+            hubs = np.flatnonzero(_open_option(model, best) >= 0)
+            if len(hubs) < 2:
+                break
+            improved = False
+            for j in rng.permutation(hubs).tolist():
+                if time.perf_counter() >= deadline:
+                    break
+                d = np.hypot(p.site_x[hubs] - p.site_x[j], p.site_y[hubs] - p.site_y[j])
+                group = tuple(sorted(hubs[np.argsort(d, kind="stable")[:size]].tolist()))
+                if group in stale:
+                    continue
+                stale.add(group)
+                built = _neighbourhood_model(model, best, np.array(group))
+                if built is None:
+                    continue
+                sub_model, pk, start = built
+                before = sub_model.objective_value(start)
+                tried += 1
+                try:
+                    backend = _HighsBackend(sub_model, sub_settings)
+                    backend.set_start(start)
+                    limit = min(time.perf_counter() + sub_seconds, deadline)
+                    result, _ = run_rounds(
+                        sub_model,
+                        backend,
+                        sub_settings,
+                        deadline=limit,
+                        max_rounds=50,
+                        problem=sub_model.problem,
+                    )
+                except PolygeoError:
+                    continue
+                w = np.round(result.values)
+                if sub_model.objective_value(w) >= before - 1e-9 * max(abs(before), 1.0):
+                    continue
+                # map the sub-plan back and check it against the full model
+                sub_choice = _choice_from(sub_model, w)
+                choice = _choice_from(model, best)
+                freed = sub_choice >= 0
+                choice[freed] = pk[sub_choice[freed]]
+                candidate = start_vector(model, choice)
+                if candidate is None or model.objective_value(candidate) >= best_obj - 1e-9:
+                    continue
+                old_hubs = set(hubs.tolist())
+                best, best_obj = candidate, model.objective_value(candidate)
+                kept += 1
+                improved = True
+                new_hubs = set(np.flatnonzero(_open_option(model, best) >= 0).tolist())
+                changed = set(group) | (new_hubs ^ old_hubs)
+                stale = {g for g in stale if not changed.intersection(g)}
+            if not improved:
+                break
+    log.info(
+        "large-neighbourhood search: %.6g -> %.6g (%d of %d neighbourhoods improved, %.1f s)",
+        first_obj,
+        best_obj,
+        kept,
+        tried,
+        time.perf_counter() - t0,
+    )
+    return best
