@@ -14,58 +14,57 @@ The flow, each step plain data in and out::
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
+from polygeo import travel
+from polygeo.check import check
+from polygeo.demo import make_demo_region, write_demo
 from polygeo.errors import CRSError, InfeasibleError, InputError, PolygeoError, SolverError
+from polygeo.io import read_areas, read_sites
+from polygeo.maps import plan_map
+from polygeo.optimise import Rules, SolverSettings, diagnose, solve
+from polygeo.outputs import write_plan
+from polygeo.pipeline import load_inputs, run_scenario
+from polygeo.plan import Plan
+from polygeo.scenario import Scenario, load_scenario
+from polygeo.validate import ValidationReport, validate
+
+# Imported eagerly, not lazily: ``validate`` and ``check`` name both a module and
+# a function, and a lazy export would be shadowed by the module once imported.
 
 __version__ = "0.1.0"
 
 # quiet by default: applications (the CLI, a notebook) choose what to show
 logging.getLogger("polygeo").addHandler(logging.NullHandler())
 
-_LAZY = {
-    "read_areas": "polygeo.io",
-    "read_sites": "polygeo.io",
-    "validate": "polygeo.validate",
-    "ValidationReport": "polygeo.validate",
-    "load_scenario": "polygeo.scenario",
-    "Scenario": "polygeo.scenario",
-    "run_scenario": "polygeo.pipeline",
-    "load_inputs": "polygeo.pipeline",
-    "solve": "polygeo.optimise",
-    "diagnose": "polygeo.optimise",
-    "Rules": "polygeo.optimise",
-    "SolverSettings": "polygeo.optimise",
-    "Plan": "polygeo.plan",
-    "check": "polygeo.check",
-    "plan_map": "polygeo.maps",
-    "write_plan": "polygeo.outputs",
-    "make_demo_region": "polygeo.demo",
-    "write_demo": "polygeo.demo",
-}
-
 __all__ = [
     "CRSError",
     "InfeasibleError",
     "InputError",
+    "Plan",
     "PolygeoError",
+    "Rules",
+    "Scenario",
     "SolverError",
+    "SolverSettings",
+    "ValidationReport",
     "__version__",
+    "check",
+    "diagnose",
+    "load_inputs",
+    "load_scenario",
+    "make_demo_region",
+    "plan_map",
+    "read_areas",
+    "read_sites",
+    "run_scenario",
     "show_versions",
+    "solve",
     "travel",
-    *sorted(_LAZY),
+    "validate",
+    "write_demo",
+    "write_plan",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """Import public names on first use, so ``import polygeo`` and the CLI start fast."""
-    if name == "travel":
-        return importlib.import_module("polygeo.travel")
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'polygeo' has no attribute {name!r}")
 
 
 def show_versions() -> None:
