@@ -228,6 +228,8 @@ def run_scenario(
         scenario=scenario,
         violations=violations,
         travel=scenario.travel,
+        geodata=scenario.output.get("geodata", True),
+        map_html=scenario.output.get("map", True),
     )
     return RunResult(plan=plan, violations=violations, files=files, inputs=inputs)
 
