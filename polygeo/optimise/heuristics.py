@@ -47,13 +47,13 @@ def greedy_assignment(model: Model, *, max_seconds: float = 30.0) -> np.ndarray 
     pop = p.population
     G = len(p.group_names) if (rules.within_group and p.group is not None) else 1
     grp = p.group if G > 1 else np.zeros(n, dtype=np.int64)
-    # exceptions are exempt from groups: their facility is the site's "any group" slot
-    fac_of_pair = np.where(
-        p.pair_exception, p.pair_site * (G + 1) + G, p.pair_site * (G + 1) + grp[p.pair_area]
-    )
+    # An exception joins its site's facility for its own group, like any other area
+    # (stricter than the model, which exempts exceptions from groups). A separate
+    # "exception" facility would hold one area and could never reach the minimum.
+    fac_of_pair = p.pair_site * G + grp[p.pair_area]
     facs, fac_idx = np.unique(fac_of_pair, return_inverse=True)
     F = len(facs)
-    fac_site = facs // (G + 1)
+    fac_site = facs // G
     must_site = p.must_open
     # candidates per area sorted by minutes (exceptions last)
     order = np.lexsort((p.pair_minutes, p.pair_exception, p.pair_area))
@@ -151,8 +151,31 @@ def greedy_assignment(model: Model, *, max_seconds: float = 30.0) -> np.ndarray 
                 if extra < best_cost:
                     best, best_cost = int(k), extra
             if best < 0:
-                return False
+                if not absorb_neighbour(f, ks):
+                    return False
+                continue
             move(int(p.pair_area[best]), best)
+        return False
+
+    def absorb_neighbour(f: int, ks: np.ndarray) -> bool:
+        """Close the smallest neighbouring facility that can be emptied, mostly into ``f``.
+
+        Used when no neighbour can spare an area: merging a whole neighbour into
+        ``f`` (its other areas going to their nearest open facility) lets the
+        repair go on; the facilities this leaves short are repaired in turn.
+        """
+        into_f = {int(p.pair_area[k]): int(k) for k in ks}
+        neighbours = {int(fac_idx[choice[i]]) for i in into_f if choice[i] >= 0} - {f}
+        for g in sorted(neighbours, key=lambda g: fac_pop[g]):
+            if must_site[fac_site[g]] and not _other_open_same_site(g):
+                continue
+            targets = {i: into_f.get(i, nearest_open(i, exclude=g)) for i in members[g]}
+            if any(k < 0 for k in targets.values()):
+                continue
+            is_open[g] = False
+            for i, k in targets.items():
+                move(i, k)
+            return True
         return False
 
     hi = rules.hub_bounds[1]
