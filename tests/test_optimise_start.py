@@ -1,0 +1,71 @@
+"""The greedy start plan: found where exceptions and tight catchments once stopped it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from polygeo.optimise import Rules, build_model, build_problem
+from polygeo.optimise.heuristics import greedy_start
+from polygeo.optimise.synthetic import grid_instance, travel_table
+from polygeo.pipeline import far_times_from, load_inputs
+from polygeo.pipeline import travel_table as scenario_travel_table
+from polygeo.scenario import load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+def _far_times(areas, sites):
+    def far_times(area_ids, site_ids):
+        full = travel_table(areas, sites, limit=None)
+        keep = full["area_id"].astype(str).isin(area_ids)
+        keep &= full["site_id"].astype(str).isin(site_ids)
+        return full[keep].astype({"area_id": str, "site_id": str})
+
+    return far_times
+
+
+def test_exception_areas_join_their_hub_in_the_start_plan():
+    # six areas in a row, one site at the west end reaching four of them within 10 minutes;
+    # the two beyond it are exceptions, who together fall short of the minimum
+    pts = [(500.0, 500.0)]
+    areas, sites, table = grid_instance(6, 1, population=1000, sites=pts, limit=10)
+    rules = Rules(min_population=3000, allow_exceptions=True)
+    problem = build_problem(areas, sites, table, rules, far_times=_far_times(areas, sites))
+    model = build_model(problem)
+    start = greedy_start(model, improve_seconds=0)
+    assert start is not None
+    assert model.is_feasible(start)
+    x = start[: model.n_x]
+    assert x.sum() == 6  # every area assigned, the two exceptions included
+    assert problem.pair_exception[np.flatnonzero(x)].sum() == 2
+
+
+@pytest.mark.shared_data
+def test_london_at_15_minutes_with_exceptions_has_a_start_plan(shared_data, tmp_path):
+    text = (SCENARIOS / "london-15min.toml").read_text()
+    text = text.replace("../../../shared/data", shared_data.resolve().as_posix())
+    text = text.replace("min_population = 50000", "min_population = 50000\nallow_exceptions = true")
+    path = tmp_path / "london-15-exceptions.toml"
+    path.write_text(text)
+    scenario = load_scenario(path)
+    inputs = load_inputs(scenario)
+    provider, _, table = scenario_travel_table(scenario, inputs.areas, inputs.sites, progress=False)
+    rules = Rules.from_dict(scenario.rules)
+    problem = build_problem(
+        inputs.areas,
+        inputs.sites,
+        table,
+        rules,
+        far_times=far_times_from(provider, inputs.areas, inputs.sites),
+    )
+    model = build_model(problem)
+    start = greedy_start(model, improve_seconds=0)
+    assert start is not None, "no start plan for London at 15 minutes with exceptions"
+    assert model.is_feasible(start)
+    x = start[: model.n_x]
+    assert x.sum() == len(inputs.areas) == 4835
+    # exactly the areas the diagnosis lists are served beyond the limit
+    assert problem.pair_exception[np.flatnonzero(x)].sum() == 5
