@@ -208,7 +208,7 @@ def _print_result(result) -> None:
     plan = result.plan
     metrics = plan.metrics()
     s = plan.solver
-    proven = "optimal" if s.get("optimal") else "NOT proven optimal"
+    proven = "proven optimal" if s.get("optimal") else "NOT proven optimal"
     typer.echo(
         f"{metrics['hubs']} hubs cover {metrics['coverage']:.1%} of "
         f"{metrics['population']:,.0f} people; hub population {metrics['hub_population_min']:,.0f}"

@@ -314,7 +314,9 @@ class SolverSettings:
         ``"cbc"`` (CBC bundled with PuLP), or any PuLP solver name such as
         ``"HiGHS_CMD"``, ``"GLPK_CMD"``, ``"COIN_CMD"`` (see ``pulp.listSolvers()``).
     time_limit
-        Seconds of wall time for the whole solve (all contiguity rounds), or ``None``.
+        Seconds of wall time for the search after the model is built: start plan,
+        large-neighbourhood search and solver, all contiguity rounds; ``None``
+        for no limit. HiGHS may overrun it by the time of one LP solve.
     gap
         Relative MIP gap at which to stop (``0.01`` = 1%); ``None`` keeps the
         solver's default (HiGHS and CBC: 1e-4 relative).

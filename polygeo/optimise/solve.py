@@ -501,13 +501,24 @@ def solve(
     assert result is not None and result.values is not None
     values = np.round(result.values)
     objective = model.objective_value(values)
-    optimal = result.status == "optimal"
+    if (
+        v0 is not None
+        and model.objective_value(v0) < objective - 1e-9 * max(abs(objective), 1.0)
+        and model.is_feasible(v0)
+    ):
+        # a solver that dropped the start plan (e.g. CBC stopped by its time limit)
+        log.info("the start plan beats the solver's plan: keeping the start plan")
+        values, objective = v0, model.objective_value(v0)
     bound = result.bound
     gap = result.gap
-    if optimal and bound is None:
-        bound = None
+    status = result.status
+    # solvers say "optimal" once the gap is within the requested tolerance; only a
+    # gap at the solvers' default (1e-4) is reported as proven optimal
+    optimal = status == "optimal" and (gap is None or gap <= PROVEN_GAP)
+    if status == "optimal" and not optimal:
+        status = "gap_limit"
     info = {
-        "status": result.status,
+        "status": status,
         "objective": objective,
         "bound": bound,
         "gap": gap,
@@ -526,7 +537,7 @@ def solve(
     }
     log.info(
         "solved: %s, objective %.6g, bound %s, gap %s, %.2f s",
-        result.status,
+        status,
         objective,
         bound,
         gap,
@@ -534,6 +545,9 @@ def solve(
     )
     return make_plan(model, values, info)
 
+
+#: Largest relative gap reported as proven optimal (HiGHS' and CBC's default tolerance).
+PROVEN_GAP = 1e-4 + 1e-9
 
 #: Models with more pairs than this get a large-neighbourhood search by default.
 LNS_MIN_PAIRS = 20_000
