@@ -134,3 +134,29 @@ def test_bad_adjacency_shape():
     rules = Rules(min_population=1000, contiguous=True)
     with pytest.raises(InputError, match="shape"):
         solve(areas, sites, table, rules, adjacency=np.zeros((3, 3)))
+
+
+def test_repair_moves_stray_pieces_to_a_bordering_hub():
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.heuristics import repair_contiguity
+
+    pts = [(1500.0, 500.0), (4500.0, 500.0)]
+    areas, sites, table = grid_instance(6, 1, population=1000, sites=pts, limit=100)
+    model = build_model(
+        build_problem(areas, sites, table, Rules(min_population=1000, contiguous=True))
+    )
+    # a000-a002 and a005 with s00, a003-a004 with s01: a005 is a stray piece of s00
+    want = {0: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 0}
+    choice = np.array([model.pair_index(np.array([i]), j)[0] for i, j in want.items()])
+    fixed = repair_contiguity(model, choice)
+    sites_of = model.problem.pair_site[fixed]
+    assert sites_of.tolist() == [0, 0, 0, 1, 1, 1]
+
+
+@pytest.mark.parametrize("seed", [18, 65])
+def test_time_limit_keeps_a_contiguous_start_plan(seed):
+    areas, sites, table = instance(seed)
+    rules = Rules(min_population=float(areas["population"].sum()) / 3.2, contiguous=True)
+    plan = solve(areas, sites, table, rules, solver=SolverSettings(time_limit=0))
+    assert plan.solver["status"] == "time_limit_feasible"
+    assert_valid(plan, areas, sites, table, rules)

@@ -246,26 +246,118 @@ def start_vector(model: Model, choice: np.ndarray) -> np.ndarray | None:
 
 
 def greedy_start(model: Model, *, improve_seconds: float = 10.0) -> np.ndarray | None:
-    """A feasible start vector for the model (greedy, then local search), or ``None``."""
+    """A feasible start vector for the model (greedy, then local search), or ``None``.
+
+    With ``contiguous`` rules, catchments left in pieces are repaired by moving each
+    stray piece to a neighbouring hub; the start is kept even when some piece cannot
+    move (it meets every row of the model so far, and the cuts come later).
+    """
     t0 = time.perf_counter()
     choice = greedy_assignment(model)
     if choice is None:
         log.debug("greedy start: no assignment found")
         return None
+    if model.problem.rules.contiguous:
+        choice = repair_contiguity(model, choice)
     v = start_vector(model, choice)
     if v is None:
         log.debug("greedy start: the assignment breaks a rule of the model")
         return None
     if improve_seconds > 0:
         better = improve(model, choice, max_seconds=improve_seconds)
+        if model.problem.rules.contiguous:
+            better = repair_contiguity(model, better)
         w = start_vector(model, better)
         if w is not None and model.objective_value(w) <= model.objective_value(v):
-            log.debug(
-                "local search: %.6g -> %.6g", model.objective_value(v), model.objective_value(w)
-            )
-            v = w
+            if (
+                not model.problem.rules.contiguous
+                or _contiguous(model, better)
+                or not (_contiguous(model, choice))
+            ):
+                log.debug(
+                    "local search: %.6g -> %.6g",
+                    model.objective_value(v),
+                    model.objective_value(w),
+                )
+                v = w
     log.debug("start plan in %.2f s", time.perf_counter() - t0)
     return v
+
+
+def _assigned_sites(model: Model, choice: np.ndarray) -> np.ndarray:
+    p = model.problem
+    return np.where(choice >= 0, p.pair_site[np.maximum(choice, 0)], -1)
+
+
+def _exempt(model: Model, choice: np.ndarray) -> np.ndarray:
+    p = model.problem
+    return (choice >= 0) & p.pair_exception[np.maximum(choice, 0)]
+
+
+def _contiguous(model: Model, choice: np.ndarray) -> bool:
+    from polygeo.optimise.contiguity import disconnected_parts
+
+    p = model.problem
+    parts = disconnected_parts(
+        _assigned_sites(model, choice), p.adjacency, p.home, exempt=_exempt(model, choice)
+    )
+    return not parts
+
+
+def repair_contiguity(model: Model, choice: np.ndarray, *, passes: int = 50) -> np.ndarray:
+    """Move catchment pieces cut off from their hub's home area to a bordering hub.
+
+    A piece ``C`` of hub ``j`` moves whole to a hub ``k`` holding an area next to
+    it, when every area of ``C`` may travel to ``k``, ``j`` keeps the minimum and
+    ``k`` stays within its capacity (and group); the cheapest such ``k`` is taken.
+    """
+    from polygeo.optimise.contiguity import boundary_of, disconnected_parts
+
+    p = model.problem
+    if p.adjacency is None:
+        return choice
+    choice = choice.copy()
+    pop = p.population
+    cap = np.zeros(p.n_sites)
+    np.maximum.at(cap, p.opt_site, p.opt_cap)
+    cost = p.population[p.pair_area] * p.pair_minutes
+    for _ in range(passes):
+        site_of = _assigned_sites(model, choice)
+        parts = disconnected_parts(site_of, p.adjacency, p.home, exempt=_exempt(model, choice))
+        if not parts:
+            break
+        hub_pop = np.bincount(site_of[site_of >= 0], weights=pop[site_of >= 0], minlength=p.n_sites)
+        moved = False
+        for j, part in parts:
+            if (site_of[part] != j).any():
+                continue  # changed by an earlier move in this pass
+            part_pop = float(pop[part].sum())
+            if hub_pop[j] - part_pop < p.rules.min_population - _TOL:
+                continue
+            nbrs = boundary_of(part, p.adjacency)
+            hubs = np.unique(site_of[nbrs])
+            best, best_cost, best_pairs = -1, np.inf, None
+            for k in hubs[(hubs >= 0) & (hubs != j)].tolist():
+                ks = model.pair_index(part, k)
+                if (ks < 0).any() or hub_pop[k] + part_pop > cap[k] + _TOL:
+                    continue
+                if p.rules.within_group and p.group is not None:
+                    normal = (site_of == k) & ~_exempt(model, choice)
+                    groups = np.unique(p.group[normal])
+                    if len(groups) and (p.group[part] != groups[0]).any():
+                        continue
+                c = float(cost[ks].sum())
+                if c < best_cost:
+                    best, best_cost, best_pairs = k, c, ks
+            if best >= 0:
+                choice[part] = best_pairs
+                hub_pop[j] -= part_pop
+                hub_pop[best] += part_pop
+                site_of[part] = best
+                moved = True
+        if not moved:
+            break
+    return choice
 
 
 class _State:

@@ -495,7 +495,13 @@ def solve(
     if v0 is not None:
         backend.set_start(v0)
     result, rounds = run_rounds(
-        model, backend, settings, deadline=deadline, max_rounds=max_rounds, problem=problem
+        model,
+        backend,
+        settings,
+        deadline=deadline,
+        max_rounds=max_rounds,
+        problem=problem,
+        start=v0,
     )
     solve_seconds = time.perf_counter() - t1
     assert result is not None and result.values is not None
@@ -569,8 +575,12 @@ def run_rounds(
     deadline: float | None,
     max_rounds: int,
     problem: Problem,
+    start: np.ndarray | None = None,
 ) -> tuple[_Result, int]:
     """Solve, add contiguity cuts, solve again until every catchment is connected.
+
+    A start plan that still meets every row after the cuts is handed to the solver
+    again, so that a plan survives a time limit reached between rounds.
 
     Raises
     ------
@@ -592,9 +602,12 @@ def run_rounds(
         model.add_rows(A, lo, hi, "cut")
         backend.add_rows(A, lo, hi)
         model.cuts += A.shape[0]
+        restart = start is not None and model.is_feasible(start)
+        if restart:
+            backend.set_start(start)
         log.info("contiguity round %d: %d catchment pieces cut off", rounds, len(cuts))
         timed_out = deadline is not None and time.perf_counter() >= deadline
-        if timed_out or rounds >= max_rounds:
+        if (timed_out and not restart) or rounds >= max_rounds:
             why = (
                 f"the time limit of {settings.time_limit:g} s"
                 if timed_out
