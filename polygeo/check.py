@@ -38,8 +38,6 @@ Exceptions (flagged, when the rules allow them) are exempt from
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -538,18 +536,3 @@ def assert_valid(
     violations = check(plan, areas, sites, travel, rules, options=options, adjacency=adjacency)
     if violations:
         raise InvalidPlanError(violations)
-
-
-class _CallableModule(types.ModuleType):
-    """``polygeo.check`` names both this module and :func:`check`.
-
-    Importing the module makes ``polygeo.check`` the module, which would hide the
-    lazily exported function; calling the module calls :func:`check`, so
-    ``polygeo.check(plan, ...)`` works either way.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[Violation]:
-        return check(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

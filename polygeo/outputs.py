@@ -12,22 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-#: Columns of ``assignments.csv`` (public contract).
-ASSIGNMENT_COLUMNS = ["area_id", "site_id", "minutes", "exception"]
-#: Columns of ``hubs.csv`` (public contract).
-HUB_COLUMNS = [
-    "site_id",
-    "name",
-    "kind",
-    "option",
-    "capital_cost",
-    "x",
-    "y",
-    "population",
-    "areas",
-    "mean_minutes",
-    "max_minutes",
-]
+from polygeo.plan import ASSIGNMENT_COLUMNS, HUB_COLUMNS
+
+# the public contract of assignments.csv and hubs.csv lives with the Plan
 
 
 @contextmanager
