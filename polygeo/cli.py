@@ -35,7 +35,7 @@ def _fail(exc: PolygeoError) -> typer.Exit:
     if isinstance(exc, InfeasibleError):
         typer.echo(f"infeasible: {exc}", err=True)
         diagnosis = getattr(exc, "diagnosis", None)
-        if diagnosis is not None and hasattr(diagnosis, "format_text"):
+        if hasattr(diagnosis, "format_text") and diagnosis.format_text() not in str(exc):
             typer.echo(diagnosis.format_text(), err=True)
         return typer.Exit(3)
     if isinstance(exc, SolverError):
