@@ -281,15 +281,19 @@ def build_model(problem: Problem, *, linking: Linking = "disaggregated") -> Mode
     if rules.contiguous and P:
         is_home = (p.home[p.pair_site] == p.pair_area) & ~p.pair_exception
 
+    def option_columns(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For pairs ``k``: row per pair, and (row, y column) for every option of its site."""
+        cnt = opt_count[p.pair_site[k]]
+        r_local = np.arange(len(k))
+        rep = np.repeat(r_local, cnt)
+        off = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        return r_local, rep, y0 + np.repeat(opt_start[p.pair_site[k]], cnt) + off
+
     # link
     to_y = pair_z < 0
     if linking == "disaggregated":
         k_y = np.flatnonzero(to_y & ~p.pair_fixed & ~is_home)
-        cnt = opt_count[p.pair_site[k_y]]
-        r_local = np.arange(len(k_y))
-        rep = np.repeat(r_local, cnt)
-        off = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        ycols = y0 + np.repeat(opt_start[p.pair_site[k_y]], cnt) + off
+        r_local, rep, ycols = option_columns(k_y)
         rows.add(
             "link",
             np.concatenate([r_local, rep]),
@@ -336,11 +340,7 @@ def build_model(problem: Problem, *, linking: Linking = "disaggregated") -> Mode
     if is_home.any():
         # x_(home_j, j) = u_j: an open hub holds its home area
         k_h = np.flatnonzero(is_home)
-        cnt = opt_count[p.pair_site[k_h]]
-        r_local = np.arange(len(k_h))
-        rep = np.repeat(r_local, cnt)
-        off = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        ycols = y0 + np.repeat(opt_start[p.pair_site[k_h]], cnt) + off
+        r_local, rep, ycols = option_columns(k_h)
         rows.add(
             "home",
             np.concatenate([r_local, rep]),
