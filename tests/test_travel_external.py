@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from travel_frames import as_dict
 
 from polygeo.errors import InputError
 from polygeo.travel import ExternalMatrix, TravelLimit, TravelProvider
@@ -30,18 +31,6 @@ def make_sites(ids, kinds=None):
         geometry=gpd.points_from_xy(np.arange(n), np.ones(n)),
         crs="EPSG:27700",
     )
-
-
-def as_dict(table):
-    return {
-        (a, s): float(m)
-        for a, s, m in zip(
-            table["area_id"].astype(str),
-            table["site_id"].astype(str),
-            table["minutes"],
-            strict=True,
-        )
-    }
 
 
 WIDE = "LSOA,AB1 2CD,EF34GH,ZZ99ZZ\nAlpha 001A,10.5,20,30\nBeta 001B,11,,31\nGamma 001C,12,22,32\n"

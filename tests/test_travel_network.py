@@ -10,41 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import LineString, MultiLineString
+from travel_frames import as_dict, make_sites
+from travel_frames import make_areas as _make_areas
 
 from polygeo.errors import CRSError, InputError
 from polygeo.travel import RoadNetwork, TravelLimit, TravelProvider
 
 
 def make_areas(xy, ids=None, crs="EPSG:27700"):
-    xy = np.asarray(xy, dtype=float)
-    ids = ids if ids is not None else [f"A{i}" for i in range(len(xy))]
-    return gpd.GeoDataFrame(
-        {"area_id": ids, "population": 1000.0, "origin_x": xy[:, 0], "origin_y": xy[:, 1]},
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-        crs=crs,
-    )
-
-
-def make_sites(xy, ids=None, kinds=None, crs="EPSG:27700"):
-    xy = np.asarray(xy, dtype=float)
-    ids = ids if ids is not None else [f"S{i}" for i in range(len(xy))]
-    return gpd.GeoDataFrame(
-        {"site_id": ids, "name": ids, "kind": kinds if kinds is not None else "gp"},
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-        crs=crs,
-    )
-
-
-def as_dict(table):
-    return {
-        (a, s): float(m)
-        for a, s, m in zip(
-            table["area_id"].astype(str),
-            table["site_id"].astype(str),
-            table["minutes"],
-            strict=True,
-        )
-    }
+    return _make_areas(xy, ids, crs, population=1000.0)
 
 
 @pytest.fixture

@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from travel_frames import as_dict, make_areas, make_sites
 
 from polygeo.errors import CRSError, InputError
 from polygeo.travel import StraightLine, TravelLimit, TravelProvider
-
-
-def make_areas(xy, ids=None, crs="EPSG:27700", **columns):
-    xy = np.asarray(xy, dtype=float)
-    ids = ids if ids is not None else [f"A{i}" for i in range(len(xy))]
-    return gpd.GeoDataFrame(
-        {"area_id": ids, "population": 1500.0, "origin_x": xy[:, 0], "origin_y": xy[:, 1]}
-        | columns,
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-        crs=crs,
-    )
-
-
-def make_sites(xy, kinds=None, crs="EPSG:27700"):
-    xy = np.asarray(xy, dtype=float)
-    return gpd.GeoDataFrame(
-        {
-            "site_id": [f"S{i}" for i in range(len(xy))],
-            "name": [f"Site {i}" for i in range(len(xy))],
-            "kind": kinds if kinds is not None else "gp",
-        },
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-        crs=crs,
-    )
-
-
-def as_dict(table):
-    return {
-        (a, s): float(m)
-        for a, s, m in zip(
-            table["area_id"].astype(str),
-            table["site_id"].astype(str),
-            table["minutes"],
-            strict=True,
-        )
-    }
 
 
 def brute_force(areas, sites, provider, limit):
