@@ -175,3 +175,45 @@ def test_large_neighbourhood_search_improves_and_stays_valid(kw):
     assert s["lns_objective"] < s["start_objective"] - 1.0
     assert s["objective"] <= s["lns_objective"] + 1e-6
     assert_valid(plan, areas, sites, table, rules, options=options)
+
+
+def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
+    """A solver killed at the time limit (CBC overruns: see _Watchdog) keeps the start plan."""
+    import time
+
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.heuristics import greedy_start
+    from polygeo.optimise.solve import _Result, _Watchdog, run_rounds
+
+    areas, sites, table = grid_instance(8, 8, sites=20, seed=3, limit=15)
+    problem = build_problem(areas, sites, table, RULES)
+    model = build_model(problem)
+    start = greedy_start(model)
+
+    class Stopped:
+        def run(self, time_limit):
+            return _Result("no_solution", None, None, None, "killed", True)
+
+    result, _ = run_rounds(
+        model,
+        Stopped(),
+        SolverSettings(name="cbc", time_limit=0),
+        deadline=time.perf_counter(),
+        max_rounds=5,
+        problem=problem,
+        start=start,
+    )
+    assert result.status == "time_limit_feasible"
+    assert (result.values == start).all()
+    with pytest.raises(SolverError, match="without finding any feasible plan"):
+        run_rounds(
+            model,
+            Stopped(),
+            SolverSettings(name="cbc", time_limit=0),
+            deadline=time.perf_counter(),
+            max_rounds=5,
+            problem=problem,
+        )
+    with _Watchdog(None, 1.0) as w:  # nothing to watch: a no-op
+        pass
+    assert not w.fired
