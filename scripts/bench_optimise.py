@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 from polygeo.check import check  # noqa: E402
 from polygeo.errors import PolygeoError  # noqa: E402
 from polygeo.optimise import Rules, SolverSettings, build_model, build_problem, solve  # noqa: E402
+from polygeo.optimise.backends import HighsBackend, PulpBackend  # noqa: E402
 from polygeo.optimise.diagnose import diagnose  # noqa: E402
-from polygeo.optimise.heuristics import greedy_assignment, greedy_start, start_vector  # noqa: E402
-from polygeo.optimise.solve import _HighsBackend, _PulpBackend  # noqa: E402
+from polygeo.optimise.start import greedy_assignment, greedy_start, start_vector  # noqa: E402
 from polygeo.optimise.synthetic import grid_instance  # noqa: E402
 
 RULES = Rules(min_population=50_000)
@@ -100,9 +100,9 @@ def bench(name: str, solvers: list[str], time_limit: float) -> dict[str, Any]:
         r[f"nonzeros_{linking}"] = model.A.nnz
     model = build_model(prob)
     r["columns"] = model.n_cols
-    _, r["highs_pass_seconds"] = timed(_HighsBackend, model, SolverSettings())
+    _, r["highs_pass_seconds"] = timed(HighsBackend, model, SolverSettings())
     if "cbc" in solvers or name != "london-size":
-        _, r["pulp_build_seconds"] = timed(_PulpBackend, model, SolverSettings(name="cbc"))
+        _, r["pulp_build_seconds"] = timed(PulpBackend, model, SolverSettings(name="cbc"))
     choice, r["greedy_seconds"] = timed(greedy_assignment, model)
     v = start_vector(model, choice) if choice is not None else None
     r["greedy_objective"] = model.objective_value(v) if v is not None else None

@@ -138,7 +138,7 @@ def test_bad_adjacency_shape():
 
 def test_repair_moves_stray_pieces_to_a_bordering_hub():
     from polygeo.optimise import build_model, build_problem
-    from polygeo.optimise.heuristics import repair_contiguity
+    from polygeo.optimise.start import repair_contiguity
 
     pts = [(1500.0, 500.0), (4500.0, 500.0)]
     areas, sites, table = grid_instance(6, 1, population=1000, sites=pts, limit=100)

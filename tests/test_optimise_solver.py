@@ -178,12 +178,13 @@ def test_large_neighbourhood_search_improves_and_stays_valid(kw):
 
 
 def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
-    """A solver killed at the time limit (CBC overruns: see _Watchdog) keeps the start plan."""
+    """A solver killed at the time limit (CBC overruns: see Watchdog) keeps the start plan."""
     import time
 
     from polygeo.optimise import build_model, build_problem
-    from polygeo.optimise.heuristics import greedy_start
-    from polygeo.optimise.solve import _Result, _Watchdog, run_rounds
+    from polygeo.optimise.backends import SolveResult, Watchdog
+    from polygeo.optimise.rounds import run_rounds
+    from polygeo.optimise.start import greedy_start
 
     areas, sites, table = grid_instance(8, 8, sites=20, seed=3, limit=15)
     problem = build_problem(areas, sites, table, RULES)
@@ -192,7 +193,7 @@ def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
 
     class Stopped:
         def run(self, time_limit):
-            return _Result("no_solution", None, None, None, "killed", True)
+            return SolveResult("no_solution", None, None, None, "killed", True)
 
     result, _ = run_rounds(
         model,
@@ -214,6 +215,6 @@ def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
             max_rounds=5,
             problem=problem,
         )
-    with _Watchdog(None, 1.0) as w:  # nothing to watch: a no-op
+    with Watchdog(None, 1.0) as w:  # nothing to watch: a no-op
         pass
     assert not w.fired

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from polygeo.optimise import Rules, build_model, build_problem
-from polygeo.optimise.heuristics import greedy_start
+from polygeo.optimise.start import greedy_start
 from polygeo.optimise.synthetic import grid_instance, travel_table
 from polygeo.pipeline import far_times_from, load_inputs
 from polygeo.pipeline import travel_table as scenario_travel_table

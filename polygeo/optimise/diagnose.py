@@ -9,7 +9,9 @@ at London scale) and names what makes the rules impossible to meet:
   viable site and the minutes it would need;
 * conflicts between budget, required hubs, hub counts and populations.
 
-:func:`polygeo.optimise.solve` runs it first and raises
+Every finding lives here: :func:`diagnose_inputs` works on the arrays of
+:mod:`.inputs` and :mod:`.reduce`; :func:`polygeo.optimise.problem.build_problem`
+calls it, and :func:`polygeo.optimise.solve` raises
 :class:`~polygeo.errors.InfeasibleError` carrying the :class:`Diagnosis`.
 """
 
@@ -18,14 +20,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from polygeo.errors import InfeasibleError
+from polygeo.optimise.inputs import Inputs, limit_minutes, read_inputs, site_xy
+from polygeo.optimise.reduce import Reduction, reduce_pairs
+from polygeo.optimise.rules import Rules
 
-if TYPE_CHECKING:  # pragma: no cover
-    from polygeo.optimise.rules import Rules
+#: How many of the nearest viable sites an exception area may be assigned to.
+EXCEPTION_CANDIDATES = 3
+
+_TOL = 1e-6
 
 UNSERVED_COLUMNS = ["area_id", "population", "nearest_site_id", "nearest_minutes", "limit_minutes"]
 UNVIABLE_COLUMNS = ["site_id", "reachable_population", "reason"]
@@ -163,6 +171,342 @@ class Diagnosis:
         )
 
 
+@dataclass
+class ExceptionPairs:
+    """Pairs beyond the travel limit for unserved areas (``allow_exceptions``)."""
+
+    area: np.ndarray
+    site: np.ndarray
+    minutes: np.ndarray
+
+    @classmethod
+    def none(cls) -> ExceptionPairs:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def _unviable_sites(inp: Inputs, red: Reduction) -> pd.DataFrame:
+    """Every site that can never open, with the reason."""
+    rules, m = inp.rules, inp.n_sites
+    p_min = rules.min_population
+    reach0 = red.reach0
+    reason = np.full(m, None, dtype=object)
+    reason[inp.forbidden] = "forbidden by the rules"
+    reason[~inp.has_option & ~inp.forbidden] = "has no capital option"
+    small = inp.has_option & ~inp.has_ok_option & ~inp.forbidden
+    reason[small] = f"every capital option's capacity is below min_population {p_min:,.0f}"
+    if rules.within_group:
+        why = (
+            "reaches {:,.0f} people within the travel limit, "
+            "but fewer than {:,.0f} in any one group"
+        )
+    else:
+        why = "reaches only {:,.0f} people within the travel limit (min_population {:,.0f})"
+    for j in np.flatnonzero(inp.site_ok & ~red.viable):
+        if reach0[j] == 0:
+            reason[j] = "no area within the travel limit"
+        elif reach0[j] < p_min - _TOL or rules.within_group:
+            reason[j] = why.format(reach0[j], p_min)
+        else:
+            reason[j] = (
+                f"reaches {reach0[j]:,.0f} people within the limit, but too few remain "
+                "once sites that cannot open"
+                + (" and areas not connected to its home area" if rules.contiguous else "")
+                + " are set aside"
+            )
+    idx = np.flatnonzero(~red.viable)
+    return pd.DataFrame(
+        {
+            "site_id": pd.Series(inp.site_ids[idx], dtype=object),
+            "reachable_population": reach0[idx],
+            "reason": pd.Series(reason[idx], dtype=object),
+        },
+        columns=UNVIABLE_COLUMNS,
+    )
+
+
+def _far_pairs(
+    inp: Inputs, red: Reduction, unserved: np.ndarray, far_times: Callable[..., pd.DataFrame]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times with no limit from the unserved areas to viable sites, nearest first per area."""
+    area_ids, site_ids = inp.area_ids, inp.site_ids
+    viable_idx = np.flatnonzero(red.viable)
+    far = pd.DataFrame(far_times(list(area_ids[unserved]), list(site_ids[viable_idx])))
+    fa = pd.Index(area_ids).get_indexer(far["area_id"].astype(str).to_numpy(dtype=object))
+    fs = pd.Index(site_ids).get_indexer(far["site_id"].astype(str).to_numpy(dtype=object))
+    ft = pd.to_numeric(far["minutes"], errors="coerce").to_numpy(dtype=float)
+    ok = (fa >= 0) & (fs >= 0) & np.isfinite(ft)
+    ok &= np.isin(fa, unserved) & red.viable[np.where(fs >= 0, fs, 0)]
+    fa, fs, ft = fa[ok], fs[ok], ft[ok]
+    order = np.lexsort((fs, ft, fa))
+    return fa[order], fs[order], ft[order]
+
+
+def _unserved_areas(
+    inp: Inputs,
+    red: Reduction,
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    far_times: Callable[..., pd.DataFrame] | None,
+    limit: Any,
+) -> tuple[pd.DataFrame, ExceptionPairs]:
+    """Areas no viable site serves within the limit, and their exception pairs."""
+    areas, sites, travel = frames
+    n = inp.n_areas
+    served = np.bincount(inp.pa[red.alive], minlength=n) > 0
+    unserved = np.flatnonzero(~served)
+    viable_idx = np.flatnonzero(red.viable)
+    nearest_site = np.full(len(unserved), None, dtype=object)
+    nearest_min = np.full(len(unserved), np.nan)
+    exceptions = ExceptionPairs.none()
+    if len(unserved) and len(viable_idx):
+        if far_times is not None:
+            fa, fs, ft = _far_pairs(inp, red, unserved, far_times)
+            rank = np.arange(len(fa)) - np.searchsorted(fa, fa)
+            first = rank == 0
+            pos = pd.Index(unserved).get_indexer(fa[first])
+            nearest_site[pos] = inp.site_ids[fs[first]]
+            nearest_min[pos] = ft[first]
+            pick = rank < EXCEPTION_CANDIDATES
+            exceptions = ExceptionPairs(fa[pick], fs[pick], ft[pick])
+        elif {"origin_x", "origin_y"} <= set(areas.columns):
+            sx, sy = site_xy(sites)
+            ox = areas["origin_x"].to_numpy(dtype=float)[unserved]
+            oy = areas["origin_y"].to_numpy(dtype=float)[unserved]
+            d2 = (ox[:, None] - sx[viable_idx][None, :]) ** 2 + (
+                oy[:, None] - sy[viable_idx][None, :]
+            ) ** 2
+            nearest_site[:] = inp.site_ids[viable_idx[np.argmin(d2, axis=1)]]
+    frame = pd.DataFrame(
+        {
+            "area_id": pd.Series(inp.area_ids[unserved], dtype=object),
+            "population": inp.population[unserved],
+            "nearest_site_id": pd.Series(nearest_site, dtype=object),
+            "nearest_minutes": nearest_min,
+            "limit_minutes": limit_minutes(limit, travel, areas, sites)[unserved],
+        },
+        columns=UNSERVED_COLUMNS,
+    )
+    return frame, exceptions
+
+
+def _exception_findings(
+    inp: Inputs,
+    red: Reduction,
+    unserved: pd.DataFrame,
+    exceptions: ExceptionPairs,
+    far_times: Callable[..., pd.DataFrame] | None,
+) -> tuple[list[str], list[str]]:
+    """Conflicts and notes about serving unserved areas as exceptions."""
+    conflicts: list[str] = []
+    notes: list[str] = []
+    n_unserved = len(unserved)
+    if not (n_unserved and inp.rules.allow_exceptions):
+        return conflicts, notes
+    if far_times is None:
+        conflicts.append(
+            f"{n_unserved} areas need exceptions, but no far_times was given to find "
+            "their nearest sites beyond the limit (pass far_times= to solve, as the "
+            "pipeline does from the travel provider)"
+        )
+    elif red.viable.any():
+        unserved_rows = pd.Index(inp.area_ids).get_indexer(
+            unserved["area_id"].to_numpy(dtype=object)
+        )
+        lacking = np.setdiff1d(unserved_rows, exceptions.area)
+        if len(lacking):
+            conflicts.append(
+                f"far_times gave no time to any viable site for {len(lacking)} unserved "
+                f"areas, e.g. {', '.join(map(str, inp.area_ids[lacking[:5]]))}"
+            )
+        notes.append(
+            f"{n_unserved} areas become exceptions served beyond the limit, each from one "
+            f"of its {EXCEPTION_CANDIDATES} nearest viable sites"
+        )
+    return conflicts, notes
+
+
+def _must_open_conflicts(inp: Inputs, red: Reduction) -> tuple[list[str], np.ndarray]:
+    """Conflicts of the sites that must open with the hub count and the population."""
+    rules, pa, ps = inp.rules, inp.pa, inp.ps
+    area_ids, site_ids = inp.area_ids, inp.site_ids
+    required, forbidden, viable = inp.required, inp.forbidden, red.viable
+    p_min = rules.min_population
+    total = float(inp.population.sum())
+    conflicts: list[str] = []
+    # areas with a single viable site fix that site open
+    count = np.bincount(pa[red.alive], minlength=inp.n_areas)
+    single = red.alive & (count[pa] == 1)
+    forced = np.zeros(inp.n_sites, dtype=bool)
+    forced[ps[single]] = True
+    forced &= ~required
+    must = (required & viable) | forced
+    hi = rules.hub_bounds[1]
+    n_must = int(((required & ~forbidden) | forced).sum())
+    if hi is not None and n_must > hi:
+        detail = []
+        if required.any():
+            detail.append(f"{int(required.sum())} required")
+        if forced.any():
+            examples = [
+                f"{area_ids[pa[k]]} -> {site_ids[ps[k]]}" for k in np.flatnonzero(single)[:3]
+            ]
+            detail.append(
+                f"{int(forced.sum())} that are the only viable site of some area "
+                f"(e.g. {'; '.join(examples)})"
+            )
+        conflicts.append(
+            f"{n_must} sites must open ({', '.join(detail)}) but at most {hi} hubs are allowed"
+        )
+    n_must_viable = int(must.sum())
+    if p_min > 0 and n_must_viable * p_min > total + _TOL and (hi is None or n_must <= hi):
+        conflicts.append(
+            f"{n_must_viable} sites must open (required, or the only viable site of some area) "
+            f"and each needs {p_min:,.0f} people: {n_must_viable * p_min:,.0f} in all, but the "
+            f"total population is {total:,.0f}"
+        )
+    return conflicts, must
+
+
+def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[str]:
+    """Conflicts between the rules, the sites and the population."""
+    rules = inp.rules
+    p_min = rules.min_population
+    total = float(inp.population.sum())
+    n = inp.n_areas
+    viable = red.viable
+    viable_idx = np.flatnonzero(viable)
+    conflicts: list[str] = []
+    if rules.max_population is not None and rules.max_population < p_min:
+        conflicts.append(
+            f"max_population {rules.max_population:,.0f} is below min_population {p_min:,.0f}"
+        )
+    if n and p_min > 0 and total < p_min - _TOL:
+        conflicts.append(
+            f"the total population {total:,.0f} is below min_population {p_min:,.0f}: "
+            "not even one hub can be filled"
+        )
+    for j in np.flatnonzero(inp.required & inp.forbidden):
+        conflicts.append(f"site {inp.site_ids[j]} is both required and forbidden")
+    why = dict(zip(reasons["site_id"], reasons["reason"], strict=True))
+    for j in np.flatnonzero(inp.required & ~inp.forbidden & ~viable):
+        conflicts.append(f"required site {inp.site_ids[j]} cannot open: {why[inp.site_ids[j]]}")
+    if n and len(viable_idx) == 0:
+        conflicts.append("no candidate site can open as a hub (see the sites that cannot open)")
+    must_conflicts, must = _must_open_conflicts(inp, red)
+    conflicts += must_conflicts
+    lo, hi = rules.hub_bounds
+    if lo is not None and lo > len(viable_idx) and len(viable_idx):
+        conflicts.append(
+            f"at least {lo} hubs are required but only {len(viable_idx)} sites can open"
+        )
+    if lo is not None and p_min > 0 and lo * p_min > total + _TOL:
+        conflicts.append(
+            f"at least {lo} hubs of at least {p_min:,.0f} people need {lo * p_min:,.0f} people, "
+            f"but the total population is {total:,.0f}"
+        )
+    conflicts += _capacity_and_budget_conflicts(inp, red, must)
+    return conflicts
+
+
+def _capacity_and_budget_conflicts(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]:
+    rules, m = inp.rules, inp.n_sites
+    total = float(inp.population.sum())
+    viable = red.viable
+    viable_idx = np.flatnonzero(viable)
+    lo, hi = rules.hub_bounds
+    opt_site_all = inp.opt_site_all
+    conflicts: list[str] = []
+    # capacity: open hubs must hold everyone
+    opt_v = inp.opt_ok & viable[np.where(opt_site_all >= 0, opt_site_all, 0)]
+    site_cap = np.zeros(m)
+    np.maximum.at(site_cap, opt_site_all[opt_v], inp.opt_cap_all[opt_v])
+    if len(viable_idx) and np.isfinite(site_cap[viable_idx]).all():
+        caps = np.sort(site_cap[viable_idx])[::-1]
+        room = caps.sum() if hi is None else caps[:hi].sum()
+        if room < total - _TOL:
+            conflicts.append(
+                f"the viable sites can hold at most {room:,.0f} people"
+                + (f" with at most {hi} hubs" if hi is not None else "")
+                + f" (capacity / max_population), fewer than the total population {total:,.0f}"
+            )
+    if rules.budget is None or not len(viable_idx):
+        return conflicts
+    cheapest = np.full(m, np.inf)
+    np.minimum.at(cheapest, opt_site_all[opt_v], inp.opts["capital_cost"].to_numpy()[opt_v])
+    must_cost = float(cheapest[must].sum()) if must.any() else 0.0
+    if must_cost > rules.budget + _TOL:
+        conflicts.append(
+            f"the sites that must open ({int(must.sum())}) cost at least {must_cost:,.0f} "
+            f"with their cheapest options, over the budget {rules.budget:,.0f}"
+        )
+    if lo is not None and lo > 0:
+        need = max(lo, int(must.sum()))
+        others = np.sort(cheapest[viable & ~must])
+        least = must_cost + float(others[: max(need - int(must.sum()), 0)].sum())
+        if least > rules.budget + _TOL and need > int(must.sum()):
+            conflicts.append(
+                f"at least {lo} hubs cost at least {least:,.0f} with the cheapest options, "
+                f"over the budget {rules.budget:,.0f}"
+            )
+    return conflicts
+
+
+def _group_notes(inp: Inputs, unserved: pd.DataFrame) -> list[str]:
+    rules = inp.rules
+    if not (rules.within_group and len(unserved) and inp.group is not None):
+        return []
+    rows = pd.Index(inp.area_ids).get_indexer(unserved["area_id"].to_numpy(dtype=object))
+    gpop = np.bincount(inp.group, weights=inp.population, minlength=len(inp.group_names))
+    small_groups = [
+        str(inp.group_names[g])
+        for g in np.unique(inp.group[rows])
+        if gpop[g] < rules.min_population - _TOL
+    ]
+    if not small_groups:
+        return []
+    return [
+        "within_group: groups with fewer people than min_population cannot hold a hub: "
+        + ", ".join(small_groups[:10])
+    ]
+
+
+def diagnose_inputs(
+    inp: Inputs,
+    red: Reduction,
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    far_times: Callable[..., pd.DataFrame] | None = None,
+    limit: Any = None,
+) -> tuple[Diagnosis, ExceptionPairs]:
+    """The diagnosis of checked, reduced inputs, and the exception pairs it found.
+
+    Parameters
+    ----------
+    inp, red
+        From :func:`~polygeo.optimise.inputs.read_inputs` and
+        :func:`~polygeo.optimise.reduce.reduce_pairs`.
+    frames
+        The areas, sites and travel frames (for origins and the travel limit).
+    far_times, limit
+        As :func:`diagnose`.
+
+    Returns
+    -------
+    tuple of Diagnosis and ExceptionPairs
+    """
+    sites_unviable = _unviable_sites(inp, red)
+    areas_unserved, exceptions = _unserved_areas(inp, red, frames, far_times, limit)
+    conflicts, notes = _exception_findings(inp, red, areas_unserved, exceptions, far_times)
+    conflicts += _rule_conflicts(inp, red, sites_unviable)
+    notes += _group_notes(inp, areas_unserved)
+    diagnosis = Diagnosis(
+        areas_unserved=areas_unserved,
+        sites_unviable=sites_unviable,
+        conflicts=conflicts,
+        exceptions=bool(inp.rules.allow_exceptions),
+        notes=notes,
+    )
+    return diagnosis, exceptions
+
+
 def diagnose(
     areas: pd.DataFrame,
     sites: pd.DataFrame,
@@ -199,17 +543,8 @@ def diagnose(
     -------
     Diagnosis
     """
-    from polygeo.optimise.problem import build_problem
-    from polygeo.optimise.rules import Rules
-
-    problem = build_problem(
-        areas,
-        sites,
-        travel,
-        rules if rules is not None else Rules(),
-        options=options,
-        far_times=far_times,
-        adjacency=adjacency,
-        limit=limit,
-    )
-    return problem.diagnosis
+    rules = rules if rules is not None else Rules()
+    inp = read_inputs(areas, sites, travel, rules, options=options, adjacency=adjacency)
+    frames = (areas, sites, travel)
+    diagnosis, _ = diagnose_inputs(inp, reduce_pairs(inp), frames, far_times, limit)
+    return diagnosis

@@ -28,9 +28,11 @@ import time
 import numpy as np
 
 from polygeo.errors import PolygeoError
-from polygeo.optimise.heuristics import start_vector
+from polygeo.optimise.backends import HighsBackend
 from polygeo.optimise.model import Model, build_model
+from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import SolverSettings
+from polygeo.optimise.start import start_vector
 
 log = logging.getLogger("polygeo")
 
@@ -172,8 +174,6 @@ def large_neighbourhood_search(
     numpy.ndarray
         A feasible vector at least as good as ``v``.
     """
-    from polygeo.optimise.solve import _HighsBackend, run_rounds
-
     t0 = time.perf_counter()
     deadline = t0 + seconds
     p = model.problem
@@ -208,7 +208,7 @@ def large_neighbourhood_search(
                 before = sub_model.objective_value(start)
                 tried += 1
                 try:
-                    backend = _HighsBackend(sub_model, sub_settings)
+                    backend = HighsBackend(sub_model, sub_settings)
                     backend.set_start(start)
                     limit = min(time.perf_counter() + sub_seconds, deadline)
                     result, _ = run_rounds(
