@@ -250,3 +250,68 @@ def large_neighbourhood_search(
         time.perf_counter() - t0,
     )
     return best
+
+
+def kernel_search(
+    model: Model,
+    kernel: np.ndarray,
+    v: np.ndarray | None,
+    *,
+    seconds: float,
+    settings: SolverSettings | None = None,
+) -> np.ndarray | None:
+    """The best plan using only the kernel's sites, by HiGHS within ``seconds``.
+
+    The kernel is the set of sites a relaxation keeps opening (for instance
+    :attr:`~polygeo.optimise.bound.LagrangianBound.site_frequency`); areas that no
+    kernel site reaches keep all their pairs. Returns a vector of ``model`` better
+    than ``v``, or ``None``.
+    """
+    from polygeo.optimise.problem import restrict_problem
+
+    p = model.problem
+    if p.rules.contiguous or seconds <= 0:
+        return None
+    offered = np.zeros(p.n_sites, dtype=bool)
+    offered[kernel] = True
+    offered |= p.must_open
+    keep = offered[p.pair_site]
+    reached = np.bincount(p.pair_area[keep], minlength=p.n_areas) > 0
+    keep |= ~reached[p.pair_area]
+    pairs = np.flatnonzero(keep)
+    if v is not None:
+        x = np.flatnonzero(v[: model.n_x] > 0.5)
+        keep[x] = True
+        pairs = np.flatnonzero(keep)
+    keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
+    sub = build_model(restrict_problem(p, keep, keep_options), linking=model.linking)
+    sub_settings = SolverSettings(
+        name="highs", gap=1e-4, threads=settings.threads if settings else None
+    )
+    backend = HighsBackend(sub, sub_settings)
+    if v is not None:
+        choice = np.full(p.n_areas, -1, dtype=np.int64)
+        x = np.flatnonzero(v[: model.n_x] > 0.5)
+        choice[p.pair_area[x]] = np.searchsorted(pairs, x)
+        start = start_vector(sub, choice)
+        if start is not None:
+            backend.set_start(start)
+    result = backend.run(seconds)
+    if result.values is None:
+        return None
+    w = np.round(result.values)
+    choice = np.full(p.n_areas, -1, dtype=np.int64)
+    x = np.flatnonzero(w[: sub.n_x] > 0.5)
+    choice[sub.problem.pair_area[x]] = pairs[x]
+    candidate = start_vector(model, choice)
+    if candidate is None:
+        return None
+    if v is not None and model.objective_value(candidate) >= model.objective_value(v):
+        return None
+    log.info(
+        "kernel search on %d sites: %.6g (%s)",
+        int(offered.sum()),
+        model.objective_value(candidate),
+        result.detail,
+    )
+    return candidate

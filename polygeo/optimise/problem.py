@@ -13,6 +13,7 @@ results into one :class:`Problem`:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from polygeo.optimise.rules import Rules
 
 log = logging.getLogger("polygeo")
 
-__all__ = ["EXCEPTION_CANDIDATES", "Problem", "build_problem"]
+__all__ = ["EXCEPTION_CANDIDATES", "Problem", "build_problem", "restrict_problem"]
 
 
 @dataclass
@@ -252,3 +253,34 @@ def _stats(
         "reduction_rounds": red.rounds,
         "reduce": reduce,
     }
+
+
+def restrict_problem(problem: Problem, keep_pairs: np.ndarray, keep_options: np.ndarray) -> Problem:
+    """The problem with only the kept pairs and options (areas and sites unchanged)."""
+    p = problem
+    k = np.flatnonzero(keep_pairs)
+    pair_area = p.pair_area[k]
+    if p.stats.get("reduce", True):
+        pair_fixed = single_site_pairs(pair_area, p.n_areas)
+    else:
+        pair_fixed = np.zeros(len(k), dtype=bool)
+    forced = np.zeros(p.n_sites, dtype=bool)
+    forced[p.pair_site[k][pair_fixed]] = True
+    forced &= ~p.required
+    o = np.flatnonzero(keep_options)
+    stats = dict(p.stats)
+    stats["pairs_after_fixing"] = len(k)
+    return dataclasses.replace(
+        p,
+        pair_area=pair_area,
+        pair_site=p.pair_site[k],
+        pair_minutes=p.pair_minutes[k],
+        pair_exception=p.pair_exception[k],
+        pair_fixed=pair_fixed,
+        opt_site=p.opt_site[o],
+        opt_name=p.opt_name[o],
+        opt_cost=p.opt_cost[o],
+        opt_cap=p.opt_cap[o],
+        forced=forced | (p.forced & np.isin(np.arange(p.n_sites), p.opt_site[o])),
+        stats=stats,
+    )

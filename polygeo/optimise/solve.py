@@ -5,20 +5,25 @@
 1. **reduce** -- check the inputs, drop what can never be used, diagnose
    (:mod:`.problem`, :mod:`.reduce`, :mod:`.diagnose`); raise
    :class:`~polygeo.errors.InfeasibleError` before any solve when the rules
-   certainly cannot be met;
-2. **formulate** -- the MIP from arrays (:mod:`.model`);
-3. **start** -- a greedy start plan with local search (:mod:`.start`,
+   certainly cannot be met; then the MIP from arrays (:mod:`.model`);
+2. **start** -- a greedy start plan with local search (:mod:`.start`,
    :mod:`.local_search`);
+3. **bound** -- polygeo's Lagrangian bound with counting rows (:mod:`.bound`),
+   and a second start plan from the sites it opens;
 4. **improve** -- large-neighbourhood search on big models (:mod:`.lns`);
-5. **solve** -- the backend (:mod:`.backends`), with contiguity-cut rounds
-   (:mod:`.rounds`);
-6. **plan** -- the best solution as a :class:`~polygeo.plan.Plan`
-   (:mod:`.assemble`).
+5. **fix** -- remove what cannot beat the incumbent (:mod:`.fixing`);
+6. **solve** -- the backend (:mod:`.backends`), with the counting rows and
+   contiguity-cut rounds (:mod:`.rounds`); the progress line and trace
+   (:mod:`.progress`);
+7. **plan** -- the best solution as a :class:`~polygeo.plan.Plan`
+   (:mod:`.assemble`), with the best bound of polygeo's and the solver's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,21 +34,43 @@ import pandas as pd
 from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
+from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
+from polygeo.optimise.fixing import (
+    Fixing,
+    count_rows,
+    global_bound,
+    reduced_cost_fixing,
+    restricted_model,
+)
 from polygeo.optimise.model import Linking, Model, build_model
 from polygeo.optimise.problem import Problem, build_problem
+from polygeo.optimise.progress import Progress, relative_gap
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import Rules, SolverSettings
+from polygeo.optimise.start import guided_start, start_vector
 from polygeo.plan import Plan
 
 log = logging.getLogger("polygeo")
 
-__all__ = ["LNS_MIN_PAIRS", "PROVEN_GAP", "solve", "solver_names"]
+__all__ = ["BOUND_MIN_PAIRS", "LNS_MIN_PAIRS", "PROVEN_GAP", "solve", "solver_names"]
 
 #: Largest relative gap reported as proven optimal (HiGHS' and CBC's default tolerance).
 PROVEN_GAP = 1e-4 + 1e-9
 
 #: Models with more pairs than this get a large-neighbourhood search by default.
 LNS_MIN_PAIRS = 20_000
+
+#: Models with more pairs than this get polygeo's own bound (smaller ones: the solver's).
+BOUND_MIN_PAIRS = 3_000
+
+#: Most seconds spent on the Lagrangian bound (and at most 15% of the time limit).
+BOUND_SECONDS = 90.0
+
+#: Sites open in more than this share of the relaxation's last steps form the kernel.
+KERNEL_FREQUENCY = 0.05
+
+#: Most seconds of the MIP on the kernel's sites (and at most 20% of the time limit).
+KERNEL_SECONDS = 60.0
 
 
 def solve(
@@ -62,6 +89,9 @@ def solve(
     start: bool = True,
     lns_seconds: float | None = None,
     max_rounds: int = 200,
+    bound: bool = True,
+    fixing: bool = True,
+    progress: bool = False,
 ) -> Plan:
     """Find the best plan under the rules.
 
@@ -98,6 +128,17 @@ def solve(
         time limit for models with more than 20,000 pairs, else none.
     max_rounds
         Most solves when adding contiguity cuts.
+    bound
+        Compute polygeo's Lagrangian bound (:mod:`.bound`) on models with more than
+        :data:`BOUND_MIN_PAIRS` pairs; it guides a second start plan, and the
+        reported bound is the best of it and the solver's.
+    fixing
+        Remove the pairs and sites that cannot beat the incumbent by more than
+        half the gap target (reduced-cost fixing, :mod:`.fixing`) before the solver
+        runs; needs the bound and a start plan.
+    progress
+        Show the incumbent, bound and gap on one line of standard error as they
+        improve. ``plan.solver["trace"]`` records them either way.
 
     Returns
     -------
@@ -118,6 +159,7 @@ def solve(
     t0 = time.perf_counter()
     settings = _settings(solver)
     rules = rules if rules is not None else Rules()
+    # reduce
     problem = build_problem(
         areas,
         sites,
@@ -131,7 +173,6 @@ def solve(
     )
     problem.diagnosis.raise_if_infeasible()
     model = formulate(problem, linking=linking)
-    backend = make_backend(model, settings)
     build_seconds = time.perf_counter() - t0
     log.info(
         "model: %d columns, %d rows, %d nonzeros; built in %.2f s (%s)",
@@ -141,24 +182,39 @@ def solve(
         build_seconds,
         settings.name,
     )
-
     t1 = time.perf_counter()
     deadline = None if settings.time_limit is None else t1 + settings.time_limit
+    watch = Progress(show=progress, start=t0)
+    # start
     v0 = start_plan(model, settings) if start else None
     start_objective = None if v0 is None else model.objective_value(v0)
-    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds)
-    if v0 is not None:
-        backend.set_start(v0)
-    result, rounds = run_rounds(
-        model,
-        backend,
-        settings,
-        deadline=deadline,
-        max_rounds=max_rounds,
-        problem=problem,
-        start=v0,
-    )
-    values, status = _keep_best(model, result, v0)
+    watch.update(start_objective, what="start plan")
+    # bound
+    lb = lower_bound(model, v0, settings, watch) if bound else None
+    if lb is not None and start:
+        v0 = guided_plan(model, lb, v0, settings, watch)
+    # improve
+    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline)
+    watch.update(lns_objective, what="neighbourhood search")
+    # fix
+    fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
+    # solve
+    if fixed is not None and fixed.fixing.proved:
+        result, rounds, solved = _incumbent_result(v0, "no plan can beat the incumbent"), 0, model
+    else:
+        solved = _solver_model(model, fixed, lb)
+        start_vec = v0 if fixed is None else fixed.map_start(v0)
+        result, rounds = _run_solver(
+            solved, settings, watch, lb, fixed, start_vec, deadline, max_rounds
+        )
+    # plan
+    threshold = None if fixed is None else fixed.fixing.threshold
+    values, status = _keep_best(solved, result, v0, model)
+    plan_model = model if values is v0 else solved
+    total_bound = global_bound(None if lb is None else lb.value, result.bound, threshold)
+    watch.update(status["objective"], total_bound)
+    watch.close()
+    status.update(_status(result, status["objective"], total_bound, settings))
     info = {
         **status,
         "build_seconds": build_seconds,
@@ -167,12 +223,16 @@ def solve(
         "name": settings.name,
         "detail": result.detail,
         "rounds": rounds,
-        "cuts": model.cuts,
+        "cuts": solved.cuts,
         "start_objective": start_objective,
         "lns_objective": lns_objective,
         "time_limit": settings.time_limit,
         "gap_limit": settings.gap,
         "threads": settings.threads,
+        "lagrangian_bound": None if lb is None else lb.value,
+        "solver_bound": result.bound,
+        "pairs_after_fixing": None if fixed is None else int(fixed.fixing.keep_pairs.sum()),
+        "trace": watch.trace,
     }
     log.info(
         "solved: %s, objective %.6g, bound %s, gap %s, %.2f s",
@@ -182,7 +242,7 @@ def solve(
         info["gap"],
         info["solve_seconds"],
     )
-    return make_plan(model, values, info)
+    return make_plan(plan_model, values, info)
 
 
 def _settings(solver: SolverSettings | str | None) -> SolverSettings:
@@ -204,6 +264,16 @@ def formulate(problem: Problem, *, linking: Linking = "disaggregated") -> Model:
     return build_model(problem, linking=linking)
 
 
+def _objective(model: Model, v: np.ndarray | None) -> float | None:
+    return None if v is None else model.objective_value(v)
+
+
+def _better(model: Model, a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return b if model.objective_value(b) < model.objective_value(a) else a
+
+
 def start_plan(model: Model, settings: SolverSettings) -> np.ndarray | None:
     """A greedy start plan improved by local search, or ``None`` when none is found."""
     from polygeo.optimise.start import greedy_start
@@ -215,14 +285,66 @@ def start_plan(model: Model, settings: SolverSettings) -> np.ndarray | None:
     return v0
 
 
+def lower_bound(
+    model: Model, v0: np.ndarray | None, settings: SolverSettings, watch: Progress
+) -> LagrangianBound | None:
+    """polygeo's Lagrangian bound, on models big enough for it to pay."""
+    if model.n_x <= BOUND_MIN_PAIRS:
+        return None
+    limit = settings.time_limit
+    seconds = BOUND_SECONDS if limit is None else min(BOUND_SECONDS, 0.15 * limit)
+    return lagrangian_bound(
+        model,
+        upper=_objective(model, v0),
+        start=v0,
+        seconds=seconds,
+        on_improve=lambda b: watch.update(bound=b),
+    )
+
+
+def guided_plan(
+    model: Model,
+    lb: LagrangianBound,
+    v0: np.ndarray | None,
+    settings: SolverSettings,
+    watch: Progress,
+) -> np.ndarray | None:
+    """Better start plans from the bound: the sites it opens, then a MIP on its kernel.
+
+    The greedy repair of the sites the relaxation opens (:func:`guided_start`),
+    then HiGHS on the sites the relaxation kept opening, its open sites and the
+    incumbent's (:func:`~polygeo.optimise.lns.kernel_search`).
+    """
+    from polygeo.optimise.lns import kernel_search
+
+    v0 = _better(model, v0, guided_start(model, lb.selected, improve_seconds=5.0))
+    watch.update(_objective(model, v0), what="guided start")
+    kernel = lb.site_frequency > KERNEL_FREQUENCY
+    kernel[lb.selected] = True
+    if v0 is not None:
+        kernel[model.problem.pair_site[v0[: model.n_x] > 0.5]] = True
+    limit = settings.time_limit
+    seconds = KERNEL_SECONDS if limit is None else min(KERNEL_SECONDS, 0.2 * limit)
+    better = kernel_search(model, np.flatnonzero(kernel), v0, seconds=seconds, settings=settings)
+    v0 = _better(model, v0, better)
+    watch.update(_objective(model, v0), what="kernel search")
+    return v0
+
+
 def improve_plan(
-    model: Model, v0: np.ndarray | None, settings: SolverSettings, lns_seconds: float | None
+    model: Model,
+    v0: np.ndarray | None,
+    settings: SolverSettings,
+    lns_seconds: float | None,
+    deadline: float | None = None,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start plan after large-neighbourhood search (when the model is big or asked).
 
     Returns the plan and its objective after the search (``None`` when no search ran).
     """
     seconds = _lns_budget(model, settings, lns_seconds)
+    if deadline is not None and lns_seconds is None:
+        seconds = min(seconds, 0.7 * max(deadline - time.perf_counter(), 0.0))
     if v0 is None or seconds <= 0:
         return v0, None
     from polygeo.optimise.lns import large_neighbourhood_search
@@ -239,13 +361,103 @@ def _lns_budget(model: Model, settings: SolverSettings, lns_seconds: float | Non
     return 0.6 * settings.time_limit
 
 
+class _Fixed:
+    """The model after reduced-cost fixing, and how to carry a start plan into it."""
+
+    def __init__(self, model: Model, fixing: Fixing) -> None:
+        self.fixing = fixing
+        self.model, self.pairs = restricted_model(model, fixing)
+        self.full = model
+
+    def map_start(self, v: np.ndarray | None) -> np.ndarray | None:
+        if v is None:
+            return None
+        p = self.full.problem
+        x = np.flatnonzero(v[: self.full.n_x] > 0.5)
+        pos = np.searchsorted(self.pairs, x)
+        if (pos >= len(self.pairs)).any() or (
+            self.pairs[np.minimum(pos, len(self.pairs) - 1)] != x
+        ).any():
+            return None
+        choice = np.full(p.n_areas, -1, dtype=np.int64)
+        choice[p.pair_area[x]] = pos
+        return start_vector(self.model, choice)
+
+
+def fix(
+    model: Model, lb: LagrangianBound, v0: np.ndarray | None, settings: SolverSettings
+) -> _Fixed | None:
+    """Reduced-cost fixing against the incumbent (half the gap target as tolerance)."""
+    if v0 is None:
+        return None
+    tolerance = 0.5 * (settings.gap if settings.gap is not None else PROVEN_GAP)
+    fixing = reduced_cost_fixing(
+        model, lb, model.objective_value(v0), tolerance=tolerance, incumbent=v0
+    )
+    return _Fixed(model, fixing)
+
+
+def _solver_model(model: Model, fixed: _Fixed | None, lb: LagrangianBound | None) -> Model:
+    """The model the solver sees: after fixing, with the counting rows."""
+    solved = model if fixed is None else fixed.model
+    A, rhs = count_rows(solved, lb)
+    if A.shape[0]:
+        if solved is model:
+            solved = dataclasses.replace(model, row_kinds=dict(model.row_kinds))
+        solved.add_rows(A, np.full(len(rhs), -np.inf), rhs, "count")
+    return solved
+
+
+def _run_solver(
+    solved: Model,
+    settings: SolverSettings,
+    watch: Progress,
+    lb: LagrangianBound | None,
+    fixed: _Fixed | None,
+    start_vec: np.ndarray | None,
+    deadline: float | None,
+    max_rounds: int,
+) -> tuple[SolveResult, int]:
+    backend = make_backend(solved, settings)
+    lagrangian = None if lb is None else lb.value
+    threshold = None if fixed is None else fixed.fixing.threshold
+    target = settings.gap if settings.gap is not None else PROVEN_GAP
+
+    # with contiguity, a round's plan may be cut off by the next round's cuts: only
+    # the bounds of the rounds count until the end
+    rounds = solved.problem.rules.contiguous
+
+    def report(objective: float | None, solver_bound: float | None) -> bool:
+        bound = global_bound(lagrangian, solver_bound, threshold)
+        watch.update(None if rounds else objective, bound)
+        gap = relative_gap(watch.objective, watch.bound)
+        return not rounds and gap is not None and gap <= target
+
+    backend.watch(report)
+    if start_vec is not None:
+        backend.set_start(start_vec)
+    return run_rounds(
+        solved,
+        backend,
+        settings,
+        deadline=deadline,
+        max_rounds=max_rounds,
+        problem=solved.problem,
+        start=start_vec,
+    )
+
+
+def _incumbent_result(v0: np.ndarray, why: str) -> SolveResult:
+    return SolveResult("optimal", np.asarray(v0, dtype=float), None, None, why)
+
+
 def _keep_best(
-    model: Model, result: SolveResult, v0: np.ndarray | None
+    solved: Model, result: SolveResult, v0: np.ndarray | None, model: Model
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The solution to keep (the solver's, or the start when better) and its status."""
+    """The solution to keep (the solver's, or the start when better) and its objective."""
     assert result.values is not None
     values = np.round(result.values)
-    objective = model.objective_value(values)
+    objective = solved.objective_value(values) if len(values) == solved.n_cols else math.inf
     if (
         v0 is not None
         and model.objective_value(v0) < objective - 1e-9 * max(abs(objective), 1.0)
@@ -254,9 +466,27 @@ def _keep_best(
         # a solver that dropped the start plan (e.g. CBC stopped by its time limit)
         log.info("the start plan beats the solver's plan: keeping the start plan")
         values, objective = v0, model.objective_value(v0)
-    status, gap = result.status, result.gap
-    # solvers say "optimal" once the gap is within the requested tolerance; only a
-    # gap at the solvers' default (1e-4) is reported as proven optimal
-    if status == "optimal" and not (gap is None or gap <= PROVEN_GAP):
+    return values, {"objective": objective}
+
+
+def _status(
+    result: SolveResult, objective: float, bound: float, settings: SolverSettings
+) -> dict[str, Any]:
+    """Status, bound and gap from the best bound known (polygeo's or the solver's).
+
+    Only a gap at the solvers' default tolerance (1e-4) is reported as proven
+    optimal; a stop at the requested gap is ``gap_limit``.
+    """
+    gap = relative_gap(objective, bound)
+    status = result.status
+    if gap is None:
+        return {"status": status, "bound": None, "gap": result.gap}
+    if gap <= PROVEN_GAP:
+        status = "optimal"
+    elif status == "optimal" or (settings.gap is not None and gap <= settings.gap):
         status = "gap_limit"
-    return values, {"status": status, "objective": objective, "bound": result.bound, "gap": gap}
+    return {
+        "status": status,
+        "bound": None if not math.isfinite(bound) else bound,
+        "gap": gap,
+    }

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from polygeo.optimise.local_search import improve
-from polygeo.optimise.model import Model
+from polygeo.optimise.model import Model, build_model
 
 log = logging.getLogger("polygeo")
 
@@ -360,3 +360,44 @@ def repair_contiguity(model: Model, choice: np.ndarray, *, passes: int = 50) -> 
         if not moved:
             break
     return choice
+
+
+def guided_start(
+    model: Model, open_sites: np.ndarray, *, improve_seconds: float = 10.0
+) -> np.ndarray | None:
+    """A start plan from the sites a relaxation opens (e.g. the Lagrangian bound's).
+
+    Only the pairs of those sites are offered to :func:`greedy_start` (an area
+    none of them reaches keeps all its pairs); the greedy then drops and repairs
+    to the minimum population as usual. Returns a vector of ``model``, or ``None``.
+    """
+    from polygeo.optimise.problem import restrict_problem
+
+    p = model.problem
+    offered = np.zeros(p.n_sites, dtype=bool)
+    offered[open_sites] = True
+    offered |= p.must_open
+    keep = offered[p.pair_site]
+    reached = np.bincount(p.pair_area[keep], minlength=p.n_areas) > 0
+    keep |= ~reached[p.pair_area]
+    keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
+    sub = build_model(restrict_problem(p, keep, keep_options), linking=model.linking)
+    v = greedy_start(sub, improve_seconds=improve_seconds)
+    if v is None:
+        return None
+    pairs = np.flatnonzero(keep)
+    choice = np.full(p.n_areas, -1, dtype=np.int64)
+    x = np.flatnonzero(v[: sub.n_x] > 0.5)
+    choice[sub.problem.pair_area[x]] = pairs[x]
+    if model.problem.rules.contiguous:
+        choice = repair_contiguity(model, choice)
+    w = start_vector(model, choice)
+    if w is None:
+        return None
+    if model.problem.rules.contiguous:
+        return w
+    # the local search on the whole model: sites the relaxation left closed may help
+    better = start_vector(model, improve(model, choice, max_seconds=improve_seconds))
+    if better is not None and model.objective_value(better) < model.objective_value(w):
+        w = better
+    return w

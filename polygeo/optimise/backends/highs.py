@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -103,6 +104,28 @@ class HighsBackend:
         sol.col_value = np.asarray(values, dtype=float)
         sol.value_valid = True
         self.h.setSolution(sol)
+
+    def watch(self, report: Callable[[float | None, float | None], bool]) -> None:
+        """Call ``report(objective, bound)`` as the MIP search goes; stop when it says True.
+
+        The objective is reported with each improving solution, the bound at the
+        solver's interrupt checks (HiGHS' ``cbMipImprovingSolution`` and
+        ``cbMipInterrupt`` callbacks).
+        """
+
+        def improving(event: Any) -> None:
+            report(float(event.data_out.objective_function_value), None)
+
+        def interrupt(event: Any) -> None:
+            out = event.data_out
+            bound = float(out.mip_dual_bound) if math.isfinite(out.mip_dual_bound) else None
+            primal = out.mip_primal_bound
+            objective = float(primal) if math.isfinite(primal) else None
+            if report(objective, bound):
+                event.interrupt()
+
+        self.h.cbMipImprovingSolution.subscribe(improving)
+        self.h.cbMipInterrupt.subscribe(interrupt)
 
     def run(self, time_limit: float | None) -> SolveResult:
         hs, h = self.hs, self.h

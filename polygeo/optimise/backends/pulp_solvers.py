@@ -102,6 +102,9 @@ class PulpBackend:
                 expr = pulp.LpAffineExpression(terms)
                 self.prob.addConstraint(pulp.LpConstraint(expr, sense, nm, rhs))
 
+    def watch(self, report: Any) -> None:
+        """Command-line solvers report nothing while they run (see :class:`HighsBackend`)."""
+
     def set_start(self, values: np.ndarray) -> None:
         for var, val in zip(self.vars, np.asarray(values).tolist(), strict=True):
             var.setInitialValue(round(val))
