@@ -4,17 +4,20 @@ HiGHS has no lazy-constraint callback, so the cut model of :mod:`.contiguity` is
 solved in rounds (solve, cut, solve again) and every round starts a new
 branch-and-bound. The flow model states contiguity in full up front: each site
 ``j`` owns a commodity that its home area ``h_j`` sends along area adjacencies,
-and every other area of its catchment must absorb one unit of it::
+and every other area ``i`` of its catchment must absorb its weight ``w_i`` of it::
 
-    sum_{u ~ i} f^j_ui - sum_{u ~ i} f^j_iu = x_ij          (balance, i != h_j)
+    sum_{u ~ i} f^j_ui - sum_{u ~ i} f^j_iu = w_i x_ij      (balance, i != h_j)
     sum_{u ~ i} f^j_ui <= M_j x_ij                           (capacity, i != h_j)
     f^j_uh_j = 0;  0 <= f^j_uv <= M_j
 
-with ``M_j`` the number of areas site ``j`` can serve less one. Flow can only
-enter an area of ``j``'s catchment, and every unit reaches its area from the
-home area, so each catchment is connected. Arcs exist only between areas that
+Flow can only enter an area of ``j``'s catchment, and every unit reaches its
+area from the home area, so each catchment is connected. Arcs exist only between areas that
 both have a (non-exception) pair with site ``j``: areas ``j`` cannot serve carry
 no flow for it. Exceptions are exempt from contiguity, as in the cut model.
+
+Flow is counted in people (plus one per area, so that areas without people count
+too) rather than in areas: the capacity row is then as tight as the population
+rule, ``M_j`` being the most people site ``j`` may serve less its home area's.
 
 This is the ``shir`` model of Validi, Buchanan and Lykhovyd (Operations Research
 70(2), 2022; github:zhelih/districting ``hess/flow.cpp``) on polygeo's pairs.
@@ -125,6 +128,10 @@ class FlowModel(Model):
         """Columns ``[0, integer_columns)`` are integer; the flows after them are not."""
         return self.n_x + self.n_y + self.n_z
 
+    def complete(self, v: np.ndarray) -> np.ndarray:
+        """The plan ``v`` with a feasible flow (see :func:`with_flows`)."""
+        return with_flows(self, v)
+
 
 def add_flow(model: Model) -> FlowModel:
     """The model with Shirabe's flow rows and columns for contiguity.
@@ -187,7 +194,7 @@ def with_flows(model: FlowModel, values: np.ndarray) -> np.ndarray:
     """Extend a plan (its first ``integer_columns`` values) with a feasible flow.
 
     Each catchment's flow runs along a breadth-first tree from its home area: the
-    arc into an area carries the number of areas below it in the tree. Areas a
+    arc into an area carries the weight of the areas below it in the tree. Areas a
     catchment cannot reach along its own areas get no flow (the plan then breaks
     the balance rows, and :meth:`Model.is_feasible` says so).
     """
@@ -222,3 +229,25 @@ def with_flows(model: FlowModel, values: np.ndarray) -> np.ndarray:
         pos = sorter[np.searchsorted(arc_keys, key, sorter=sorter)]
         out[n0 + idx[pos]] = below[tree]
     return out
+
+
+#: Largest number of flow arcs for which the flow model is built instead of the
+#: cut loop (scripts/bench_districting.py: see BENCHMARKS.md, "Contiguity").
+FLOW_MAX_ARCS = 10_000
+
+
+def contiguity_formulation(model: Model, *, max_arcs: int | None = None) -> Model:
+    """The model to solve for ``contiguous`` rules: with flow rows when small enough.
+
+    Returns ``model`` itself (contiguity then comes from cut rounds) when the rules
+    are not contiguous or the flow would need more than ``max_arcs`` arcs
+    (default :data:`FLOW_MAX_ARCS`).
+    """
+    p = model.problem
+    max_arcs = FLOW_MAX_ARCS if max_arcs is None else max_arcs
+    if not p.rules.contiguous or p.adjacency is None:
+        return model
+    n_arcs = len(flow_arcs(model))
+    if n_arcs > max_arcs:
+        return model
+    return add_flow(model)

@@ -29,6 +29,7 @@ import numpy as np
 
 from polygeo.errors import PolygeoError
 from polygeo.optimise.backends import HighsBackend
+from polygeo.optimise.flow import contiguity_formulation
 from polygeo.optimise.model import Model, build_model
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import SolverSettings
@@ -126,7 +127,7 @@ def _neighbourhood_model(
         forced=forced & ~required,
         stats={},
     )
-    sub_model = build_model(sub, linking=model.linking)
+    sub_model = contiguity_formulation(build_model(sub, linking=model.linking))
     # the current plan of the freed areas, in the sub-model's pairs
     sub_choice = np.full(p.n_areas, -1, dtype=np.int64)
     pos = np.searchsorted(pk, choice[free])

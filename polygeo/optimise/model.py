@@ -92,6 +92,15 @@ class Model:
         hit = self._pair_keys[pos] == want
         return np.where(hit, self._pair_order[pos], -1)
 
+    @property
+    def integer_columns(self) -> int:
+        """Columns ``[0, integer_columns)`` are integer (all here; see :mod:`.flow`)."""
+        return self.n_cols
+
+    def complete(self, v: np.ndarray) -> np.ndarray:
+        """Fill the columns that a plan's ``x``, ``y`` and ``z`` determine (none here)."""
+        return v
+
     def objective_terms(self, v: np.ndarray) -> dict[str, float]:
         """Every objective term's value at solution ``v``."""
         p = self.problem

@@ -259,9 +259,13 @@ def formulate(problem: Problem, *, linking: Linking = "disaggregated") -> Model:
     """The MIP for a problem: the one place where a formulation is picked.
 
     The general model of :mod:`.model` holds every rule; a specialised
-    formulation for a special case of the rules is chosen here.
+    formulation for a special case of the rules is chosen here: with ``contiguous``
+    rules, Shirabe's flow rows when the model is small enough (:mod:`.flow`), else
+    contiguity cuts in rounds (:mod:`.rounds`).
     """
-    return build_model(problem, linking=linking)
+    from polygeo.optimise.flow import contiguity_formulation
+
+    return contiguity_formulation(build_model(problem, linking=linking))
 
 
 def _objective(model: Model, v: np.ndarray | None) -> float | None:

@@ -244,6 +244,7 @@ def start_vector(model: Model, choice: np.ndarray) -> np.ndarray | None:
             zs = np.flatnonzero(model.z_site == s)
             if v[y0 : y0 + model.n_y][p.opt_site == s].sum() > 0 and v[z0 + zs].sum() == 0:
                 v[z0 + zs[0]] = 1.0
+    v = model.complete(v)
     return v if model.is_feasible(v) else None
 
 

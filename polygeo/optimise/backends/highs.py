@@ -82,7 +82,10 @@ class HighsBackend:
         lp.a_matrix_.start_ = A.indptr.astype(np.int32)
         lp.a_matrix_.index_ = A.indices.astype(np.int32)
         lp.a_matrix_.value_ = A.data.astype(float)
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * model.n_cols
+        n_int = model.integer_columns  # continuous columns after them (flows)
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_int + [
+            highspy.HighsVarType.kContinuous
+        ] * (model.n_cols - n_int)
         status = h.passModel(lp)
         if status == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel failed).")
