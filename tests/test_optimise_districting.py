@@ -1,0 +1,110 @@
+"""The optimiser against published proven optima (Validi, Buchanan and Lykhovyd 2022).
+
+The small states of ``../shared/data/districting`` (see tests/districting.py for
+how they are posed): polygeo must reach the published optimum, with and without
+contiguous districts, and its plan must pass the independent checker with the
+adjacency of ``edges.csv``. All six states: scripts/bench_districting.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from districting import load_state
+from scipy.sparse.csgraph import connected_components
+
+from polygeo.check import check
+from polygeo.optimise import SolverSettings, solve
+from polygeo.optimise.flow import add_flow, flow_arcs, with_flows
+from polygeo.optimise.model import build_model
+from polygeo.optimise.problem import build_problem
+
+pytestmark = pytest.mark.shared_data
+
+
+def _hess_objective(inst, plan) -> float:
+    """The plan's objective recomputed from costs.csv: sum p_i (d_km / 1000)^2."""
+    a = plan.assignments.merge(inst.travel, on=["area_id", "site_id"], suffixes=("", "_table"))
+    assert len(a) == len(inst.areas)
+    pop = inst.areas.set_index("area_id")["population"]
+    return float((pop[a["area_id"]].to_numpy() * a["minutes_table"].to_numpy()).sum()) / 1e6
+
+
+def _pieces(inst, plan) -> list[int]:
+    """Connected pieces of each district, recomputed from edges.csv's adjacency."""
+    row = {a: k for k, a in enumerate(inst.areas["area_id"])}
+    out = []
+    for _, part in plan.assignments.groupby("site_id"):
+        idx = np.array([row[a] for a in part["area_id"]])
+        sub = sp.csr_array(inst.adjacency)[idx][:, idx]
+        out.append(connected_components(sub, directed=False)[0])
+    return out
+
+
+@pytest.mark.parametrize("contiguous", [False, True], ids=["free", "contiguous"])
+@pytest.mark.parametrize("state", ["ME", "NM", "WV"])
+def test_published_optimum(shared_data, state, contiguous):
+    inst = load_state(shared_data / "districting", state, contiguous=contiguous)
+    plan = solve(
+        inst.areas,
+        inst.sites,
+        inst.travel,
+        inst.rules,
+        adjacency=inst.adjacency,
+        solver=SolverSettings(time_limit=120),
+    )
+    violations = check(
+        plan, inst.areas, inst.sites, inst.travel, inst.rules, adjacency=inst.adjacency
+    )
+    assert violations == []
+    k, lo, hi = inst.reference["k"], inst.reference["L"], inst.reference["U"]
+    assert len(plan.hubs) == k
+    assert plan.hubs["population"].between(lo, hi).all()
+    published = inst.published / 1e6
+    # the published optima are printed to 0.01
+    assert _hess_objective(inst, plan) == pytest.approx(published, abs=0.006)
+    assert plan.solver["optimal"]
+    assert plan.solver["bound"] <= inst.published * (1 + 1e-6)
+    pieces = _pieces(inst, plan)
+    if contiguous:
+        assert pieces == [1] * k
+    elif state == "ME":
+        # without the rule the best plan of Maine is not contiguous
+        assert max(pieces) > 1
+
+
+def _vector(model, plan) -> np.ndarray:
+    """The model's x and y columns for a plan (flows left at 0)."""
+    p = model.problem
+    site_of = pd.Series(plan.assignments["site_id"].to_numpy(), plan.assignments["area_id"])
+    v = np.zeros(model.n_cols)
+    v[: model.n_x] = site_of[p.area_ids[p.pair_area]].to_numpy() == p.site_ids[p.pair_site]
+    v[model.n_x : model.n_x + model.n_y] = np.isin(p.site_ids[p.opt_site], plan.hubs["site_id"])
+    return v
+
+
+def test_flow_extends_a_contiguous_plan_only(shared_data):
+    """A contiguous plan extends to a flow meeting every row; Maine's free optimum does not."""
+    data = shared_data / "districting"
+    inst = load_state(data, "ME", contiguous=True)
+    free = load_state(data, "ME", contiguous=False)
+    problem = build_problem(
+        inst.areas, inst.sites, inst.travel, inst.rules, adjacency=inst.adjacency
+    )
+    model = add_flow(build_model(problem))
+    # each of the 16 sites: both directions of the 34 edges, less the arcs into its
+    # home county (summed over the sites, the degrees of the homes add up to 2 * 34)
+    assert (problem.home == np.arange(16)).all()
+    assert model.n_f == len(flow_arcs(build_model(problem))) == 16 * 2 * 34 - 2 * 34
+    connected = solve(inst.areas, inst.sites, inst.travel, inst.rules, adjacency=inst.adjacency)
+    assert model.is_feasible(with_flows(model, _vector(model, connected)))
+    in_pieces = solve(free.areas, free.sites, free.travel, free.rules, adjacency=free.adjacency)
+    assert max(_pieces(free, in_pieces)) > 1
+    v = _vector(model, in_pieces)
+    assert not model.is_feasible(with_flows(model, v))
+    # ... and it is the balance of the flow that fails, not another rule
+    base = build_model(problem)
+    if base.is_feasible(v[: base.n_cols]):
+        assert model.n_rows > base.n_rows
