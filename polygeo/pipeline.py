@@ -39,6 +39,8 @@ class RunResult:
     violations: list[Any]
     files: dict[str, Path] = field(default_factory=dict)
     inputs: Inputs | None = None
+    run_id: str | None = None
+    previous: Path | None = None  # where the previous run's folder was kept
 
 
 def load_inputs(scenario: Scenario) -> Inputs:
@@ -170,8 +172,13 @@ def run_scenario(
     out_dir: str | Path | None = None,
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
-    """Run a scenario end to end and write its outputs.
+    """Run a scenario end to end and write its outputs as one set.
+
+    The output folder is checked for being writable before anything is loaded;
+    the files are written into a temporary folder beside it and swapped into
+    place only when all are written (see :mod:`polygeo.output_set`).
 
     Parameters
     ----------
@@ -183,20 +190,54 @@ def run_scenario(
         Show progress bars on long work.
     overrides
         ``[solver]`` keys given on the command line (e.g. ``time_limit``).
+    overwrite
+        Replace the previous run's folder; by default it is kept beside the new
+        one, renamed with its time stamp (``out-20261124-104455``).
 
     Returns
     -------
     RunResult
         The plan, the independent checker's violations (empty when valid) and the files.
     """
-    from polygeo.check import check
-    from polygeo.optimise import Rules, SolverSettings, options_from_settings, solve
+    from polygeo.optimise import Rules, SolverSettings
+    from polygeo.output_set import OutputSet, scenario_sha256
     from polygeo.outputs import write_plan
 
     rules = Rules.from_dict(scenario.rules, source=f"{scenario.source} [rules]")
     solver = SolverSettings.from_dict(
         {**scenario.solver, **(overrides or {})}, source=f"{scenario.source} [solver]"
     )
+    with OutputSet(scenario.output_dir(out_dir), overwrite=overwrite) as output:
+        result = _plan(scenario, rules, solver, progress=progress)
+        files = write_plan(
+            result.plan,
+            output.folder,
+            areas=result.inputs.areas,
+            sites=result.inputs.sites,
+            scenario=scenario,
+            violations=result.violations,
+            travel=scenario.travel,
+            geodata=scenario.output.get("geodata", True),
+            map_html=scenario.output.get("map", True),
+        )
+        output.commit(
+            {
+                "scenario": str(Path(scenario.base_dir) / scenario.source),
+                "scenario_sha256": scenario_sha256(scenario),
+                "overrides": dict(overrides or {}),
+            }
+        )
+    result.files = {role: output.path(path) for role, path in files.items()}
+    result.run_id = output.run_id
+    result.previous = output.previous
+    return result
+
+
+def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> RunResult:
+    """Load, validate, compute travel times, solve and check (no files written)."""
+    from polygeo.check import check
+    from polygeo.optimise import options_from_settings, solve
+
     inputs = load_inputs(scenario)
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
@@ -219,19 +260,7 @@ def run_scenario(
         far_times=far_times_from(provider, areas, sites),
     )
     violations = check(plan, areas, sites, table, rules, options=options, adjacency=adjacency)
-    target = scenario.output_dir(out_dir)
-    files = write_plan(
-        plan,
-        target,
-        areas=areas,
-        sites=sites,
-        scenario=scenario,
-        violations=violations,
-        travel=scenario.travel,
-        geodata=scenario.output.get("geodata", True),
-        map_html=scenario.output.get("map", True),
-    )
-    return RunResult(plan=plan, violations=violations, files=files, inputs=inputs)
+    return RunResult(plan=plan, violations=violations, inputs=inputs)
 
 
 __all__ = [
