@@ -60,6 +60,11 @@ def load_inputs(scenario: Scenario) -> Inputs:
     from polygeo.validate import validate
 
     start = time.perf_counter()
+    if not scenario.sites:
+        raise InputError(
+            f"{scenario.source}: no [[sites]]: say where the candidate hub sites come from, "
+            'e.g.\n[[sites]]\npath = "gp.csv"\nkind = "gp"'
+        )
     settings = dict(scenario.areas)
     include = settings.pop("include_groups", None)
     areas = read_areas(
@@ -202,7 +207,9 @@ def run_scenario(
     from polygeo.optimise import Rules, SolverSettings
     from polygeo.output_set import OutputSet, scenario_sha256
     from polygeo.outputs import write_plan
+    from polygeo.scenario import check_finite
 
+    check_finite(dict(overrides or {}), source="the command line", where="[solver]")
     rules = Rules.from_dict(scenario.rules, source=f"{scenario.source} [rules]")
     solver = SolverSettings.from_dict(
         {**scenario.solver, **(overrides or {})}, source=f"{scenario.source} [solver]"

@@ -123,6 +123,8 @@ def read_sites(
     target = metric_crs(crs)
     defaults = {"kind": kind, "id": id, "name": name, "x": x, "y": y, "assume_crs": assume_crs}
     specs = [_spec(s, defaults) for s in _as_list(sources)]
+    if not specs:
+        raise InputError("read_sites: no site files given; pass at least one path")
     report = LoadReport("sites", [_source_label(s["path"]) for s in specs])
     tables = [
         read_table(
