@@ -6,6 +6,7 @@ time; the CLI chains them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -165,6 +166,35 @@ def far_times_from(provider: Any, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFra
     return far_times
 
 
+def resolve_site_aliases(rules: Any, sites: gpd.GeoDataFrame) -> Any:
+    """Rules whose site ids use the id each merged site got.
+
+    Rows with several ids at one location become one site (its ``merged_ids``
+    lists them); any of those ids may name it in ``required_sites`` /
+    ``forbidden_sites``.
+    """
+    if "merged_ids" not in sites or not (rules.required_sites or rules.forbidden_sites):
+        return rules
+    known = set(sites["site_id"].astype(str))
+    alias: dict[str, str] = {}
+    for site_id, ids in zip(sites["site_id"].astype(str), sites["merged_ids"], strict=True):
+        for other in str(ids if isinstance(ids, str) else "").split(";"):
+            if other and other not in known:
+                alias.setdefault(other, site_id)
+
+    def resolve(ids: tuple[str, ...]) -> tuple[str, ...]:
+        for i in ids:
+            if i in alias:
+                log.info("site %s was merged into site %s (one location)", i, alias[i])
+        return tuple(dict.fromkeys(alias.get(i, i) for i in ids))
+
+    return dataclasses.replace(
+        rules,
+        required_sites=resolve(tuple(rules.required_sites)),
+        forbidden_sites=resolve(tuple(rules.forbidden_sites)),
+    )
+
+
 def stop_on_errors(report: Any) -> None:
     """Raise an :class:`InputError` with the report's text when it has errors."""
     if not report.ok:
@@ -249,6 +279,7 @@ def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> Run
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
+    rules = resolve_site_aliases(rules, sites)
     options = options_from_settings(scenario.options, sites) if scenario.options else None
     provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
     adjacency = None
@@ -276,6 +307,7 @@ __all__ = [
     "RunResult",
     "far_times_from",
     "load_inputs",
+    "resolve_site_aliases",
     "run_scenario",
     "stop_on_errors",
     "travel_provider",

@@ -13,6 +13,7 @@ import csv
 import difflib
 import functools
 import io as _io
+import logging
 import re
 import warnings
 import zipfile
@@ -29,6 +30,8 @@ from pyproj import CRS, Transformer
 from polygeo.errors import InputError
 
 PathLike = str | Path
+
+log = logging.getLogger("polygeo")
 
 #: Field separator of the NHS Choices organisation files (0xAC in Latin-1).
 NHS_SEPARATOR = "\xac"
@@ -204,6 +207,8 @@ def table_points(
     xs, *_ = parse_numbers(table.frame[xcol])
     ys, *_ = parse_numbers(table.frame[ycol])
     ok = np.isfinite(xs) & np.isfinite(ys)
+    if lonlat:
+        _in_range(table, ok & ((np.abs(xs) > 180) | (np.abs(ys) > 90)), xcol, ycol, "degrees")
     source = points_crs(lonlat, assume_crs, target)
     if assume_crs is None and not lonlat and ok.any():
         if (np.abs(xs[ok]) <= 180).all() and (np.abs(ys[ok]) <= 90).all():
@@ -214,8 +219,25 @@ def table_points(
             )
     if CRS.from_user_input(source) != target:
         xs, ys = _transformer(CRS.from_user_input(source), target).transform(xs, ys)
+        xs, ys = np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
+        _in_range(table, ok & ~(np.isfinite(xs) & np.isfinite(ys)), xcol, ycol, str(source))
     xs, ys = np.where(ok, xs, np.nan), np.where(ok, ys, np.nan)
     return xs, ys, ~ok
+
+
+def _in_range(table: Table, bad: np.ndarray, xcol: str, ycol: str, crs: str) -> None:
+    """Coordinates that cannot be right (latitude 95, an easting of 1e12): an error."""
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(
+            f"{table.row(r)} ({table.frame[xcol].iloc[r]}, {table.frame[ycol].iloc[r]})"
+            for r in rows[:5]
+        )
+        raise InputError(
+            f"{table.name}: {len(rows):,} rows have coordinates in columns {xcol}, {ycol} "
+            f"outside the valid range ({crs}): {shown}; longitude is -180..180 and latitude "
+            "-90..90: fix those rows (or check which column is which)"
+        )
 
 
 # -- values -------------------------------------------------------------------
@@ -314,10 +336,20 @@ def _read_path(
         except ValueError:  # a plain Parquet table without geo metadata
             frame = pd.read_parquet(path)
     else:
-        frame = gpd.read_file(path, layer=layer, use_arrow=True)
+        frame = _read_vector(path, layer)
     frame.columns = [c if c == "geometry" else clean_name(c) for c in frame.columns]
     unit, offset = ("feature", 1) if isinstance(frame, gpd.GeoDataFrame) else ("row", 1)
     return Table(frame, str(path), path.name, unit, offset)
+
+
+def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
+    """Read a vector file; GDAL's warnings (a damaged file) are logged, naming the file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        frame = gpd.read_file(path, layer=layer, use_arrow=True)
+    for warning in caught:
+        log.warning("%s: %s", path.name, warning.message)
+    return frame
 
 
 #: Folders that are one vector data set (read whole by GDAL).
