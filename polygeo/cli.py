@@ -1,16 +1,22 @@
 """The ``polygeo`` command.
 
 Exit status: 0 success; 1 the inputs or the plan have errors (validation errors,
-checker violations); 2 bad input (file, key, column); 3 infeasible rules;
-4 the solver failed.
+checker violations), or an internal error (a bug: a short message says where the
+full traceback was saved); 2 bad input (file, key, column, value); 3 infeasible
+rules; 4 the solver failed; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import logging
+import os
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +34,14 @@ app = typer.Typer(
 
 ScenarioArg = Annotated[Path, typer.Argument(help="The scenario file (TOML).", show_default=False)]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and results.")]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace the previous run's output folder instead of keeping it renamed "
+        "with its time stamp.",
+    ),
+]
 
 
 def _fail(exc: PolygeoError) -> typer.Exit:
@@ -182,10 +196,16 @@ def run(
     ] = None,
     time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
     solver: Annotated[str | None, typer.Option(help="Solver name: highs, cbc, ...")] = None,
+    overwrite: Overwrite = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     quiet: Quiet = False,
 ) -> None:
-    """Optimise a scenario: open hubs, assign every area, write the plan and its check."""
+    """Optimise a scenario: open hubs, assign every area, write the plan and its check.
+
+    The files are written as one set: into a temporary folder beside the output
+    folder, swapped into place when all are written. The previous run's folder is
+    kept, renamed with its time stamp, unless --overwrite is given.
+    """
     from polygeo.pipeline import run_scenario
     from polygeo.scenario import load_scenario
 
@@ -195,7 +215,11 @@ def run(
     }
     try:
         result = run_scenario(
-            load_scenario(scenario), out_dir=out, progress=progress, overrides=overrides
+            load_scenario(scenario),
+            out_dir=out,
+            progress=progress,
+            overrides=overrides,
+            overwrite=overwrite,
         )
     except PolygeoError as exc:
         raise _fail(exc) from None
@@ -235,6 +259,8 @@ def _print_result(result) -> None:
         typer.echo("independent check: every rule holds")
     for role, path in result.files.items():
         typer.echo(f"  {role:12s} {path}")
+    if getattr(result, "previous", None) is not None:
+        typer.echo(f"the previous run's files were kept in {result.previous}")
 
 
 @app.command()
@@ -255,7 +281,7 @@ def demo(
     typer.echo(f"demo region and scenario written to {scenario_path}")
     try:
         scn = load_scenario(scenario_path)
-        result = run_scenario(scn, progress=progress)
+        result = run_scenario(scn, progress=progress, overwrite=True)
     except PolygeoError as exc:
         raise _fail(exc) from None
     report = result.inputs.report if result.inputs else None
@@ -275,8 +301,65 @@ def show_versions_command() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``polygeo`` console script."""
-    app()
+    """Entry point of the ``polygeo`` console script: no traceback reaches the user.
+
+    Bad input exits 2 with the message; Ctrl-C exits 130; any other exception is
+    a bug: a short message names the file the full traceback was saved to, exit 1.
+    """
+    import click
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="polygeo", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        code = _INTERRUPTED
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except PolygeoError as exc:
+        sys.exit(_fail(exc).exit_code)
+    except Exception as exc:  # the last line of defence: a bug, not bad input
+        _ignore_interrupts_from_now_on()
+        sys.exit(_internal_error(exc))
+    _ignore_interrupts_from_now_on()
+    if code == _INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+        typer.echo(
+            "interrupted: the output folder holds one complete run's files, the previous "
+            "or this one (summary.json names the run)",
+            err=True,
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+_INTERRUPTED = 130
+
+
+def _ignore_interrupts_from_now_on() -> None:
+    """The work is done: a Ctrl-C while Python shuts down must not kill it mid-message."""
+    import signal
+
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Save the traceback to a file, print a short message naming it, return 1."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = "".join(traceback.format_exception(exc))
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"polygeo-error-{stamp}-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"polygeo {' '.join(sys.argv[1:])}\n{text}")
+        where = f"the full traceback is in {name}"
+    except OSError:
+        where = "the traceback could not be saved"
+    typer.echo(
+        f"internal error: {type(exc).__name__}: {exc}\n"
+        f"This is a bug in polygeo, not in your input; {where} "
+        "(please attach it to a bug report).",
+        err=True,
+    )
+    return 1
 
 
 if __name__ == "__main__":

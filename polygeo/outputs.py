@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from polygeo.csv_safe import spreadsheet_safe
 from polygeo.plan import ASSIGNMENT_COLUMNS, HUB_COLUMNS
 
 # the public contract of assignments.csv and hubs.csv lives with the Plan
@@ -65,6 +66,7 @@ def write_csv(path: str | Path, frame: pd.DataFrame, columns: list[str] | None =
         if missing:
             raise KeyError(f"cannot write {Path(path).name}: missing columns {missing}")
         frame = frame[columns + [c for c in frame.columns if c not in columns]]
+    frame = spreadsheet_safe(frame)  # OWASP CSV injection: no cell runs as a formula
     return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 

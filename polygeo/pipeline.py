@@ -6,6 +6,7 @@ time; the CLI chains them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class RunResult:
     violations: list[Any]
     files: dict[str, Path] = field(default_factory=dict)
     inputs: Inputs | None = None
+    run_id: str | None = None
+    previous: Path | None = None  # where the previous run's folder was kept
 
 
 def load_inputs(scenario: Scenario) -> Inputs:
@@ -58,6 +61,11 @@ def load_inputs(scenario: Scenario) -> Inputs:
     from polygeo.validate import validate
 
     start = time.perf_counter()
+    if not scenario.sites:
+        raise InputError(
+            f"{scenario.source}: no [[sites]]: say where the candidate hub sites come from, "
+            'e.g.\n[[sites]]\npath = "gp.csv"\nkind = "gp"'
+        )
     settings = dict(scenario.areas)
     include = settings.pop("include_groups", None)
     areas = read_areas(
@@ -158,6 +166,35 @@ def far_times_from(provider: Any, areas: gpd.GeoDataFrame, sites: gpd.GeoDataFra
     return far_times
 
 
+def resolve_site_aliases(rules: Any, sites: gpd.GeoDataFrame) -> Any:
+    """Rules whose site ids use the id each merged site got.
+
+    Rows with several ids at one location become one site (its ``merged_ids``
+    lists them); any of those ids may name it in ``required_sites`` /
+    ``forbidden_sites``.
+    """
+    if "merged_ids" not in sites or not (rules.required_sites or rules.forbidden_sites):
+        return rules
+    known = set(sites["site_id"].astype(str))
+    alias: dict[str, str] = {}
+    for site_id, ids in zip(sites["site_id"].astype(str), sites["merged_ids"], strict=True):
+        for other in str(ids if isinstance(ids, str) else "").split(";"):
+            if other and other not in known:
+                alias.setdefault(other, site_id)
+
+    def resolve(ids: tuple[str, ...]) -> tuple[str, ...]:
+        for i in ids:
+            if i in alias:
+                log.info("site %s was merged into site %s (one location)", i, alias[i])
+        return tuple(dict.fromkeys(alias.get(i, i) for i in ids))
+
+    return dataclasses.replace(
+        rules,
+        required_sites=resolve(tuple(rules.required_sites)),
+        forbidden_sites=resolve(tuple(rules.forbidden_sites)),
+    )
+
+
 def stop_on_errors(report: Any) -> None:
     """Raise an :class:`InputError` with the report's text when it has errors."""
     if not report.ok:
@@ -170,8 +207,13 @@ def run_scenario(
     out_dir: str | Path | None = None,
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
-    """Run a scenario end to end and write its outputs.
+    """Run a scenario end to end and write its outputs as one set.
+
+    The output folder is checked for being writable before anything is loaded;
+    the files are written into a temporary folder beside it and swapped into
+    place only when all are written (see :mod:`polygeo.output_set`).
 
     Parameters
     ----------
@@ -183,24 +225,61 @@ def run_scenario(
         Show progress bars on long work.
     overrides
         ``[solver]`` keys given on the command line (e.g. ``time_limit``).
+    overwrite
+        Replace the previous run's folder; by default it is kept beside the new
+        one, renamed with its time stamp (``out-20261124-104455``).
 
     Returns
     -------
     RunResult
         The plan, the independent checker's violations (empty when valid) and the files.
     """
-    from polygeo.check import check
-    from polygeo.optimise import Rules, SolverSettings, options_from_settings, solve
+    from polygeo.optimise import Rules, SolverSettings
+    from polygeo.output_set import OutputSet, scenario_sha256
     from polygeo.outputs import write_plan
+    from polygeo.scenario import check_finite
 
+    check_finite(dict(overrides or {}), source="the command line", where="[solver]")
     rules = Rules.from_dict(scenario.rules, source=f"{scenario.source} [rules]")
     solver = SolverSettings.from_dict(
         {**scenario.solver, **(overrides or {})}, source=f"{scenario.source} [solver]"
     )
+    with OutputSet(scenario.output_dir(out_dir), overwrite=overwrite) as output:
+        result = _plan(scenario, rules, solver, progress=progress)
+        files = write_plan(
+            result.plan,
+            output.folder,
+            areas=result.inputs.areas,
+            sites=result.inputs.sites,
+            scenario=scenario,
+            violations=result.violations,
+            travel=scenario.travel,
+            geodata=scenario.output.get("geodata", True),
+            map_html=scenario.output.get("map", True),
+        )
+        output.commit(
+            {
+                "scenario": str(Path(scenario.base_dir) / scenario.source),
+                "scenario_sha256": scenario_sha256(scenario),
+                "overrides": dict(overrides or {}),
+            }
+        )
+    result.files = {role: output.path(path) for role, path in files.items()}
+    result.run_id = output.run_id
+    result.previous = output.previous
+    return result
+
+
+def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> RunResult:
+    """Load, validate, compute travel times, solve and check (no files written)."""
+    from polygeo.check import check
+    from polygeo.optimise import options_from_settings, solve
+
     inputs = load_inputs(scenario)
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
+    rules = resolve_site_aliases(rules, sites)
     options = options_from_settings(scenario.options, sites) if scenario.options else None
     provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
     adjacency = None
@@ -219,19 +298,7 @@ def run_scenario(
         far_times=far_times_from(provider, areas, sites),
     )
     violations = check(plan, areas, sites, table, rules, options=options, adjacency=adjacency)
-    target = scenario.output_dir(out_dir)
-    files = write_plan(
-        plan,
-        target,
-        areas=areas,
-        sites=sites,
-        scenario=scenario,
-        violations=violations,
-        travel=scenario.travel,
-        geodata=scenario.output.get("geodata", True),
-        map_html=scenario.output.get("map", True),
-    )
-    return RunResult(plan=plan, violations=violations, files=files, inputs=inputs)
+    return RunResult(plan=plan, violations=violations, inputs=inputs)
 
 
 __all__ = [
@@ -240,6 +307,7 @@ __all__ = [
     "RunResult",
     "far_times_from",
     "load_inputs",
+    "resolve_site_aliases",
     "run_scenario",
     "stop_on_errors",
     "travel_provider",

@@ -35,8 +35,9 @@ key and the file.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,34 @@ def check_keys(
     return out
 
 
+def check_finite(data: Any, *, source: str, where: str = "") -> None:
+    """Raise an :class:`InputError` naming every ``nan`` or ``inf`` value in ``data``.
+
+    TOML allows ``nan`` and ``inf``; no polygeo setting means anything by them
+    (``time_limit = nan`` is not "no limit": leave the key out for that).
+    """
+    found = list(_non_finite(data, where))
+    if found:
+        raise InputError(
+            f"{source}: " + "; ".join(f"{key} = {value}" for key, value in found) + ": "
+            "not a finite number; write a number (leave the key out for the default)"
+        )
+
+
+def _non_finite(data: Any, where: str) -> Iterator[tuple[str, float]]:
+    if isinstance(data, float) and not math.isfinite(data):
+        yield where or "value", data
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            table = key if isinstance(value, Mapping | list) and not where else None
+            name = f"[{table}]" if table else (f"{where} {key}" if where else str(key))
+            yield from _non_finite(value, name)
+    elif isinstance(data, list):
+        for n, value in enumerate(data, start=1):
+            name = f"[[{where.strip('[]')}]] #{n}" if isinstance(value, Mapping) else where
+            yield from _non_finite(value, name)
+
+
 @dataclass
 class Scenario:
     """A parsed, checked scenario.
@@ -186,6 +215,7 @@ class Scenario:
         source
             Name of the file, for messages.
         """
+        check_finite(data, source=source)
         top = {k: v for k, v in data.items() if k not in _TABLES}
         top = check_keys(top, _TOP, where="top-level key", source=source, base_dir=base_dir)
         problems = []

@@ -24,6 +24,12 @@ Errors (planning cannot go on):
 - ``missing_column``: a frame lacks a required column
 - ``crs_mismatch``: sites and areas in different CRSs
 - ``crs_not_metric``: areas without a projected CRS
+- ``wrong_geometry_type``: areas that are lines (or points mixed with polygons);
+  boundary files given as points
+- ``population_decimal_thousands``: populations such as ``1.609`` (a thousands
+  separator read as a decimal point)
+- ``swapped_coordinates``: every site of a file is outside the study area, and
+  inside it with the two coordinate columns exchanged
 
 Warnings (the data were used, but look):
 
@@ -36,6 +42,12 @@ Warnings (the data were used, but look):
 - ``site_without_coordinates``: site rows skipped for lack of coordinates
 - ``site_outside_study_area``: site rows dropped by ``read_sites(study_area=...)``,
   or sites farther than ``study_area_distance_m`` from every area
+- ``site_file_outside_study_area``: every site of one file was dropped so
+- ``fractional_population``: populations that are not whole numbers
+- ``implausible_population``: populations far outside the usual range for the
+  area type (by code: output areas, LSOAs about 1,000-3,000 people, MSOAs)
+- ``merged_site_ids``: several ids (organisation codes) at one location, merged
+  into one site; each of them names it in ``required_sites`` / ``forbidden_sites``
 """
 
 from __future__ import annotations
@@ -77,6 +89,9 @@ FINDING_CODES: dict[str, str] = {
     "missing_column": ERROR,
     "crs_mismatch": ERROR,
     "crs_not_metric": ERROR,
+    "wrong_geometry_type": ERROR,
+    "population_decimal_thousands": ERROR,
+    "swapped_coordinates": ERROR,
     "population_without_area": WARNING,
     "ignored_non_area_rows": WARNING,
     "invalid_geometry_repaired": WARNING,
@@ -84,6 +99,21 @@ FINDING_CODES: dict[str, str] = {
     "missing_group": WARNING,
     "site_without_coordinates": WARNING,
     "site_outside_study_area": WARNING,
+    "site_file_outside_study_area": WARNING,
+    "fractional_population": WARNING,
+    "implausible_population": WARNING,
+    "merged_site_ids": WARNING,
+}
+
+#: Usual population ranges by area code prefix (ONS/Welsh codes): a value
+#: outside is a warning. LSOAs hold about 1,000-3,000 people (a few more).
+POPULATION_RANGES: dict[str, tuple[str, float, float]] = {
+    "E00": ("output area", 40, 2_000),
+    "W00": ("output area", 40, 2_000),
+    "E01": ("LSOA", 400, 12_000),
+    "W01": ("LSOA", 400, 12_000),
+    "E02": ("MSOA", 2_000, 40_000),
+    "W02": ("MSOA", 2_000, 40_000),
 }
 
 
@@ -387,6 +417,8 @@ class _AreaChecks(_Checks):
         self.current["nan"] = ids[self.pop.isna().to_numpy()].fillna("").tolist()
         self.current["negative"] = ids[(self.pop < 0).to_numpy()].fillna("").tolist()
         self.current["empty"] = ids[empty].fillna("").tolist()
+        self._population_plausible()
+        self._geometry_types(empty)
         invalid = ~empty & ~shapely.is_valid(a.geometry.to_numpy())
         if invalid.any():
             bad = ids[invalid].fillna("").tolist()
@@ -408,6 +440,70 @@ class _AreaChecks(_Checks):
                     f"group: {listing(no_group)}",
                     no_group,
                 )
+
+    def _population_plausible(self) -> None:
+        pop = self.pop.to_numpy(dtype="float64", na_value=np.nan)
+        ids = self.ids.fillna("").to_numpy()
+        finite = np.isfinite(pop) & (pop >= 0)
+        fractional = finite & (pop != np.round(pop))
+        # 1.609 and 2.000 read from "1.609", "2.000": thousands with '.' as the separator
+        dotted = finite & (pop < 100) & (np.abs(pop * 1000 - np.round(pop * 1000)) < 1e-6)
+        if fractional.any() and (dotted & fractional).sum() * 2 >= finite.sum():
+            parts = [f"{i} {v:.3f}" for i, v in zip(ids[dotted], pop[dotted], strict=True)]
+            self.add(
+                ERROR,
+                "population_decimal_thousands",
+                f"areas: {plural(int(dotted.sum()), 'population')} in column population "
+                f"look like thousands written with a '.' as separator ({listing(parts)}): "
+                "1.609 was read as 1.609 people; write 1609 or 1,609 in the file",
+                ids[dotted].tolist(),
+            )
+        elif fractional.any():
+            parts = [f"{i} {v:g}" for i, v in zip(ids[fractional], pop[fractional], strict=True)]
+            self.add(
+                WARNING,
+                "fractional_population",
+                f"areas: {plural(int(fractional.sum()), 'population')} in column population "
+                f"are not whole numbers: {listing(parts)}; check they are counts of people",
+                ids[fractional].tolist(),
+            )
+        self._population_ranges(ids, pop, finite)
+
+    def _population_ranges(self, ids: np.ndarray, pop: np.ndarray, finite: np.ndarray) -> None:
+        prefix = np.array([str(i)[:3].upper() for i in ids])
+        for code in sorted(set(prefix) & set(POPULATION_RANGES)):
+            kind, low, high = POPULATION_RANGES[code]
+            odd = finite & (prefix == code) & ((pop < low) | (pop > high))
+            if odd.any():
+                parts = [f"{i} {v:,.6g}" for i, v in zip(ids[odd], pop[odd], strict=True)]
+                self.add(
+                    WARNING,
+                    "implausible_population",
+                    f"areas: {plural(int(odd.sum()), code + ' area')} ({kind}s usually hold "
+                    f"{low:,.0f}-{high:,.0f} people) have a population outside that range: "
+                    f"{listing(parts)}; check the population file and column",
+                    ids[odd].tolist(),
+                )
+
+    def _geometry_types(self, empty: np.ndarray) -> None:
+        types = np.asarray(self.frame.geometry.geom_type.to_numpy(), dtype=object)
+        present = types[~empty]
+        polygonal = np.isin(present, ["Polygon", "MultiPolygon"])
+        pointal = np.isin(present, ["Point", "MultiPoint"])
+        if polygonal.all() or pointal.all():
+            return
+        wrong = ~empty & ~np.isin(types, ["Polygon", "MultiPolygon"])
+        if not polygonal.any():
+            wrong = ~empty & ~np.isin(types, ["Point", "MultiPoint"])
+        bad = self.ids[wrong].fillna("").tolist()
+        kinds = ", ".join(sorted(set(types[wrong])))
+        self.add(
+            ERROR,
+            "wrong_geometry_type",
+            f"areas: {plural(len(bad), 'area')} have {kinds} geometries: {listing(bad)}; areas "
+            "are polygons (boundaries) or points (one location each): fix or remove them",
+            bad,
+        )
 
     def describe(self, check: str, ids: list[str]) -> None:
         n = len(ids)
@@ -509,6 +605,7 @@ class _SiteChecks(_Checks):
                 count=n,
             )
         self.current["duplicate_site"] = _duplicates(ids)
+        self._merged_ids()
         empty = _empty(s)
         if empty.any():
             bad = ids[empty].fillna("").tolist()
@@ -530,6 +627,25 @@ class _SiteChecks(_Checks):
             )
         elif np.isfinite(self.within) and "geometry" in self.areas and len(self.areas):
             self._far(empty)
+
+    def _merged_ids(self) -> None:
+        if "merged_ids" not in self.frame:
+            return
+        merged = self.frame["merged_ids"].fillna("").astype("str").str.split(";")
+        several = merged.map(len) > 1
+        if several.any():
+            parts = [
+                f"{sid} (also {', '.join(i for i in codes if i != sid)})"
+                for sid, codes in zip(self.ids[several], merged[several], strict=True)
+            ]
+            self.add(
+                WARNING,
+                "merged_site_ids",
+                f"sites: {plural(int(several.sum()), 'location')} hold several ids, merged into "
+                f"one site each: {listing(parts)}; required_sites and forbidden_sites accept "
+                "any of the ids",
+                self.ids[several].fillna("").tolist(),
+            )
 
     def _far(self, empty: np.ndarray) -> None:
         geoms = self.areas.geometry.to_numpy()

@@ -50,7 +50,16 @@ def test_london_nhs_sites_and_validation(london, london_sites):
     assert {f.code for f in report.warnings} == {
         "site_without_coordinates",
         "site_outside_study_area",
+        "implausible_population",
+        "merged_site_ids",
     }
+    warnings = {f.code: f for f in report.warnings}
+    pop = london.set_index("area_id")["population"]
+    assert warnings["implausible_population"].examples == sorted(
+        pop[(pop < 400) | (pop > 12_000)].index
+    )
+    several = london_sites["merged_ids"].str.contains(";")
+    assert warnings["merged_site_ids"].count == several.sum() > 0
 
 
 def test_nhs_files_as_published(shared_data):

@@ -256,7 +256,8 @@ def test_a_dataframe_source_and_columns_named_like_the_output():
     )
     sites = read_sites(frame)
     assert list(sites.columns) == [
-        "site_id", "name", "kind", "kinds", "merged_rows", "source", "source_in_file", "x", "y",
+        "site_id", "name", "kind", "kinds", "merged_rows", "source", "merged_ids",
+        "source_in_file", "x", "y",
         "geometry",
     ]  # fmt: skip
     assert sites[["site_id", "kind", "source"]].iloc[0].tolist() == ["a", "new", "<DataFrame>"]

@@ -18,7 +18,7 @@ from polygeo.validate import FINDING_CODES, Finding, ValidationReport, validate
 CODES = ["E01000001", "E01000002", "E01000003", "E01000004"]
 
 
-def areas_frame(population=(100.0, 200.0, 300.0, 400.0), ids=CODES, crs=27700):
+def areas_frame(population=(1100.0, 1200.0, 1300.0, 1400.0), ids=CODES, crs=27700):
     geoms = [box(530_000 + 1000 * i, 180_000, 531_000 + 1000 * i, 181_000) for i in range(4)]
     return gpd.GeoDataFrame(
         {"area_id": list(ids), "population": list(population)}, geometry=geoms, crs=crs
@@ -102,7 +102,7 @@ def test_to_dict_has_the_cli_json_shape():
     assert json.loads(json.dumps(data)) == data
     assert list(data) == ["areas", "sites", "errors", "warnings"]
     assert data["areas"] == {
-        "count": 4, "population": 1000, "groups": 2, "crs": "EPSG:27700", "source": None,
+        "count": 4, "population": 5000, "groups": 2, "crs": "EPSG:27700", "source": None,
     }  # fmt: skip
     assert isinstance(data["areas"]["population"], int)
     assert data["sites"] == {
@@ -138,10 +138,10 @@ def test_findings_serialise_with_code_message_count_examples():
 
 def test_format_text(tmp_path):
     sites = read_sites(_csv(tmp_path, "id,x,y\nS1,530500,180500\nS1,530500,180500\n"))
-    text = validate(areas_frame(population=(1, 2, -3, 4)), sites).format_text()
+    text = validate(areas_frame(population=(1001, 2002, -3, 4004)), sites).format_text()
     assert text.splitlines() == [
         "Validation FAILED: 1 error, 0 warnings",
-        "Areas: 4, population 4, CRS EPSG:27700",
+        "Areas: 4, population 7,004, CRS EPSG:27700",
         "Sites: 1 (site 1) from 2 input rows; 0 skipped without coordinates, "
         "0 outside the study area",
         "Errors:",
@@ -274,13 +274,13 @@ def _population(tmp_path, rows):
 
 
 def test_loader_findings_fixed_in_the_frame_are_dropped(tmp_path):
-    pop = _population(tmp_path, [("E01000001", 1), ("E01000002", -5), ("E01000003", 3),
-                                 ("E01000004", 4)])  # fmt: skip
+    pop = _population(tmp_path, [("E01000001", 1001), ("E01000002", -5), ("E01000003", 1003),
+                                 ("E01000004", 1004)])  # fmt: skip
     boundaries = areas_frame().rename(columns={"area_id": "LSOA11CD"}).drop(columns="population")
     areas = read_areas(boundaries, pop, errors="collect")
     assert validate(areas).codes() == ["negative_population"]
 
-    areas.loc[1, "population"] = 5.0
+    areas.loc[1, "population"] = 1005.0
     assert validate(areas).ok
 
 
@@ -301,7 +301,7 @@ def test_loader_messages_are_kept_and_new_problems_found_in_the_frame(tmp_path):
 
 
 def test_findings_that_never_reach_the_frame_are_kept(tmp_path):
-    pop = _population(tmp_path, [("E92000001", 9), *((c, 1) for c in CODES), ("W01000001", 2)])
+    pop = _population(tmp_path, [("E92000001", 9), *((c, 1500) for c in CODES), ("W01000001", 2)])
     boundaries = areas_frame().rename(columns={"area_id": "LSOA11CD"}).drop(columns="population")
     report = validate(read_areas(boundaries, pop))
     assert report.ok

@@ -8,13 +8,16 @@ vector files, counting from 1; ``index 3`` for in-memory frames).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import functools
 import io as _io
+import logging
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +31,12 @@ from polygeo.errors import InputError
 
 PathLike = str | Path
 
+log = logging.getLogger("polygeo")
+
 #: Field separator of the NHS Choices organisation files (0xAC in Latin-1).
 NHS_SEPARATOR = "\xac"
 
 _TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
 #: Coordinate column pairs recognised in tables, compared after :func:`norm`;
 #: projected pairs first (they are exact), then longitude/latitude.
@@ -203,6 +207,8 @@ def table_points(
     xs, *_ = parse_numbers(table.frame[xcol])
     ys, *_ = parse_numbers(table.frame[ycol])
     ok = np.isfinite(xs) & np.isfinite(ys)
+    if lonlat:
+        _in_range(table, ok & ((np.abs(xs) > 180) | (np.abs(ys) > 90)), xcol, ycol, "degrees")
     source = points_crs(lonlat, assume_crs, target)
     if assume_crs is None and not lonlat and ok.any():
         if (np.abs(xs[ok]) <= 180).all() and (np.abs(ys[ok]) <= 90).all():
@@ -213,8 +219,25 @@ def table_points(
             )
     if CRS.from_user_input(source) != target:
         xs, ys = _transformer(CRS.from_user_input(source), target).transform(xs, ys)
+        xs, ys = np.asarray(xs, dtype="float64"), np.asarray(ys, dtype="float64")
+        _in_range(table, ok & ~(np.isfinite(xs) & np.isfinite(ys)), xcol, ycol, str(source))
     xs, ys = np.where(ok, xs, np.nan), np.where(ok, ys, np.nan)
     return xs, ys, ~ok
+
+
+def _in_range(table: Table, bad: np.ndarray, xcol: str, ycol: str, crs: str) -> None:
+    """Coordinates that cannot be right (latitude 95, an easting of 1e12): an error."""
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(
+            f"{table.row(r)} ({table.frame[xcol].iloc[r]}, {table.frame[ycol].iloc[r]})"
+            for r in rows[:5]
+        )
+        raise InputError(
+            f"{table.name}: {len(rows):,} rows have coordinates in columns {xcol}, {ycol} "
+            f"outside the valid range ({crs}): {shown}; longitude is -180..180 and latitude "
+            "-90..90: fix those rows (or check which column is which)"
+        )
 
 
 # -- values -------------------------------------------------------------------
@@ -290,50 +313,147 @@ def read_table(
         raise InputError(
             f"{path} does not exist; check the path (relative paths start at {Path.cwd()})"
         )
+    _check_readable_file(path)
     keep_text = {norm(c) for c in str_columns}
+    with _read_errors_named(path):
+        return _read_path(path, keep_text, sheet, layer)
+
+
+def _read_path(
+    path: Path, keep_text: set[str], sheet: str | int | None, layer: str | int | None
+) -> Table:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
         frame, header = _read_excel(path, keep_text, sheet)
-        return Table(frame, str(source), path.name, "row", header + 2)
+        return Table(frame, str(path), path.name, "row", header + 2)
     if suffix in _TABLE_SUFFIXES:
         if is_nhs_choices(path):
-            return Table(read_nhs_choices(path), str(source), path.name)
-        return Table(_read_csv(path, keep_text), str(source), path.name)
+            return Table(read_nhs_choices(path), str(path), path.name)
+        return Table(_read_csv(path, keep_text), str(path), path.name)
     if suffix in (".parquet", ".geoparquet"):
         try:
             frame = gpd.read_parquet(path)
         except ValueError:  # a plain Parquet table without geo metadata
             frame = pd.read_parquet(path)
     else:
-        frame = gpd.read_file(path, layer=layer, use_arrow=True)
+        frame = _read_vector(path, layer)
     frame.columns = [c if c == "geometry" else clean_name(c) for c in frame.columns]
     unit, offset = ("feature", 1) if isinstance(frame, gpd.GeoDataFrame) else ("row", 1)
-    return Table(frame, str(source), path.name, unit, offset)
+    return Table(frame, str(path), path.name, unit, offset)
+
+
+def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
+    """Read a vector file; GDAL's warnings (a damaged file) are logged, naming the file."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        frame = gpd.read_file(path, layer=layer, use_arrow=True)
+    for warning in caught:
+        log.warning("%s: %s", path.name, warning.message)
+    return frame
+
+
+#: Folders that are one vector data set (read whole by GDAL).
+_FOLDER_FORMATS = {".gdb"}
+_SHAPEFILE_PARTS = {".shx": "index", ".dbf": "attribute table"}
+
+
+def _check_readable_file(path: Path) -> None:
+    """A folder, an empty file or a shapefile without its parts: an error saying so."""
+    if path.is_dir():
+        if path.suffix.lower() in _FOLDER_FORMATS:
+            return
+        inside = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))[:8]
+        raise InputError(
+            f"{path} is a folder, not a file; give the path of the file inside it"
+            + (f" (it holds: {', '.join(inside)})" if inside else " (it is empty)")
+        )
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name} is empty (0 bytes); write or download it again ({path})")
+    if path.suffix.lower() == ".shp":
+        present = {p.name.lower() for p in path.parent.iterdir()}
+        for ext, role in _SHAPEFILE_PARTS.items():
+            if (path.stem + ext).lower() not in present:
+                raise InputError(
+                    f"{path.name}: the shapefile's {role} file {path.stem}{ext} is missing "
+                    f"beside it in {path.parent}; a shapefile is several files (.shp, .shx, "
+                    ".dbf, .prj): copy them all together, or use a GeoPackage"
+                )
+
+
+_FORMATS = {
+    ".gpkg": "a GeoPackage",
+    ".shp": "a shapefile",
+    ".parquet": "a Parquet file",
+    ".geoparquet": "a GeoParquet file",
+    ".xlsx": "an Excel workbook",
+    ".xlsm": "an Excel workbook",
+    ".xls": "an Excel workbook",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+}
+
+
+@contextlib.contextmanager
+def _read_errors_named(path: Path) -> Iterator[None]:
+    """Turn a reader's exception (GDAL, Arrow, zip, OS) into an InputError naming the file."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, zipfile.BadZipFile) as exc:
+        what = _FORMATS.get(path.suffix.lower(), "a table or vector file")
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise InputError(
+            f"{path.name} cannot be read as {what} ({detail}); check that it is a complete "
+            f"file in that format (export or download it again): {path}"
+        ) from exc
 
 
 def _read_csv(path: Path, keep_text: set[str]) -> pd.DataFrame:
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    for encoding in _ENCODINGS:
-        try:
-            header = pd.read_csv(path, nrows=0, encoding=encoding, sep=sep).columns
-            dtype = {c: "str" for c in header if norm(clean_name(c)) in keep_text}
-            with warnings.catch_warnings():  # a row longer than the header loses data
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                frame = pd.read_csv(
-                    path,
-                    encoding=encoding,
-                    sep=sep,
-                    dtype=dtype,
-                    thousands=",",
-                    index_col=False,  # rows ending in a separator keep their first column
-                )
-            break
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{path.name} cannot be read as a table: {exc}") from exc
+    text = decode_text(path.read_bytes())
+    header = pd.read_csv(_io.StringIO(text), nrows=0, sep=sep).columns
+    dtype = {c: "str" for c in header if norm(clean_name(c)) in keep_text}
+    try:
+        with warnings.catch_warnings():  # a row longer than the header loses data
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                _io.StringIO(text),
+                sep=sep,
+                dtype=dtype,
+                thousands=",",
+                index_col=False,  # rows ending in a separator keep their first column
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path.name} cannot be read as a table: {exc}") from exc
     frame.columns = [clean_name(c) for c in frame.columns]
     return frame
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes of a text file as published: UTF-8 (with or without BOM), else Windows-1252.
+
+    A file mixing UTF-8 lines with Latin-1/Windows-1252 lines (one edited in two
+    programs) is decoded line by line, so no character is lost or garbled.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    if lines and lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]
+    return "\n".join(_decode_line(line) for line in lines)
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return line.decode("cp1252")
+        except UnicodeDecodeError:
+            return line.decode("latin-1")
 
 
 def _read_excel(
@@ -387,7 +507,7 @@ def read_nhs_choices(path: PathLike) -> pd.DataFrame:
     pandas.DataFrame
     """
     data = Path(path).read_bytes()
-    text = data.decode("utf-8-sig") if b"\xc2\xac" in data[:65536] else data.decode("latin-1")
+    text = decode_text(data) if b"\xc2\xac" in data else data.decode("latin-1")
     # The C parser wants a one-byte separator: swap in an ASCII control character
     # the file does not use (the unit separator, in practice).
     unit = next(c for c in "\x1f\x1e\x1d\x1c\x07" if c not in text)

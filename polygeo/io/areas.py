@@ -459,6 +459,7 @@ def _geometry(
         source_crs = frame.crs if frame.crs is not None else assume_crs
         geom = _repair(table, gdf.geometry, ids, report)
         what = "no geometry"
+        _points_as_boundaries(table, geom, ids, report)
     empty = (geom.isna() | geom.is_empty).to_numpy()
     if empty.any():
         i = np.flatnonzero(empty)
@@ -484,6 +485,23 @@ def _geometry(
         centre[~empty] = geom[~empty].centroid
         origins = (centre.x.to_numpy(), centre.y.to_numpy())
     return geom, origins
+
+
+def _points_as_boundaries(
+    table: Table, geom: gpd.GeoSeries, ids: pd.Series, report: LoadReport
+) -> None:
+    """Boundaries that are all points: an error saying how to give area points instead."""
+    types = set(geom.dropna().geom_type)
+    if types and types <= {"Point", "MultiPoint"}:
+        report.add(
+            "wrong_geometry_type",
+            ERROR,
+            f"{table.name}: the area boundaries are points, not polygons; give polygon "
+            'boundaries, or give the areas as points = "<file>" (a table with x/y columns) '
+            "in [areas]",
+            ids.head(5).fillna("").tolist(),
+            count=len(ids),
+        )
 
 
 def _repair(table: Table, geom: gpd.GeoSeries, ids: pd.Series, report: LoadReport) -> gpd.GeoSeries:

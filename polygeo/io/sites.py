@@ -44,7 +44,7 @@ NAME_NAMES = ("name", "site_name", "OrganisationName", "organisation_name", "hos
 DEFAULT_KIND = "site"
 #: Keys a source dict may hold.
 SOURCE_KEYS = ("path", "kind", "id", "name", "x", "y", "assume_crs", "sheet", "layer")
-_OUTPUT = ("site_id", "name", "kind", "kinds", "merged_rows", "source")
+_OUTPUT = ("site_id", "name", "kind", "kinds", "merged_rows", "source", "merged_ids")
 
 SiteSource = PathLike | Mapping[str, Any]
 
@@ -100,7 +100,9 @@ def read_sites(
         into one site: its ``kind`` is the highest in :data:`KIND_PRIORITY`,
         ``kinds`` lists every kind, ``merged_rows`` counts the rows, and
         ``site_id``, ``name`` and the other attributes come from the first row in
-        source order that has them. Rows repeating one id at one location are
+        source order that has them; ``merged_ids`` lists every id at the location
+        (``;``-separated), and any of them names the site in ``required_sites`` /
+        ``forbidden_sites``. Rows repeating one id at one location are
         always merged, even with ``merge=False``.
     merge_tolerance_m
         How close two rows must be to count as one location.
@@ -110,7 +112,7 @@ def read_sites(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``site_id``, ``name``, ``kind``, ``kinds``, ``merged_rows``, ``source``
+        ``site_id``, ``name``, ``kind``, ``kinds``, ``merged_rows``, ``source``, ``merged_ids``
         (file of the first row), the files' other columns, Point ``geometry``.
         Without an id column a site's id is ``<kind>-<x>-<y>`` (metres, rounded).
 
@@ -123,6 +125,8 @@ def read_sites(
     target = metric_crs(crs)
     defaults = {"kind": kind, "id": id, "name": name, "x": x, "y": y, "assume_crs": assume_crs}
     specs = [_spec(s, defaults) for s in _as_list(sources)]
+    if not specs:
+        raise InputError("read_sites: no site files given; pass at least one path")
     report = LoadReport("sites", [_source_label(s["path"]) for s in specs])
     tables = [
         read_table(
@@ -207,6 +211,7 @@ def _rows(
         xs, ys = shapely.get_x(points), shapely.get_y(points)
         attrs = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         where = "without geometry"
+        swapped = None
     else:
         xcol, ycol = cols["x"], cols["y"]
         xs, ys, missing = table_points(
@@ -215,10 +220,13 @@ def _rows(
         attrs = frame
         first, second = sorted([xcol, ycol], key=list(frame.columns).index)  # file order
         where = f"without coordinates in columns {first}, {second}"
+        swapped = _swapped_points(table, xcol, ycol, cols["lonlat"], spec["assume_crs"], target)
     ids = id_strings(frame[cols["id"]]) if cols["id"] else pd.Series(np.nan, index=frame.index)
     out = pd.DataFrame({"_id": ids.astype("str"), "name": _text(frame, cols["name"])})
     out["kind"] = _kinds(frame, spec["kind"], cols)
     out["_x"], out["_y"] = xs, ys
+    if swapped is not None:
+        out["_swapped_x"], out["_swapped_y"], out["_columns"] = swapped
     out["source"] = table.name
     if table.unit == "index":
         labels = pd.Series(table.frame.index.astype("str"), dtype="str")
@@ -244,6 +252,18 @@ def _rows(
             shown,
         )
     return out[~missing].reset_index(drop=True)
+
+
+def _swapped_points(
+    table: Table, xcol: str, ycol: str, lonlat: bool, assume_crs: Any, target: CRS
+) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Where the rows would be with the two coordinate columns exchanged (None if nowhere)."""
+    try:
+        with np.errstate(invalid="ignore"):
+            xs, ys, _ = table_points(table, ycol, xcol, lonlat, assume_crs, target)
+    except InputError:
+        return None
+    return xs, ys, f"{xcol} and {ycol}"
 
 
 def _text(frame: pd.DataFrame, col: str | None) -> pd.Series:
@@ -288,6 +308,10 @@ def _limit_to_study_area(
     tree = shapely.STRtree(geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))])
     near = np.zeros(len(rows), dtype=bool)
     near[tree.query(points, predicate="dwithin", distance=within_m)[0]] = True
+    for source in rows.loc[~near, "source"].unique():
+        of_file = (rows["source"] == source).to_numpy()
+        if not near[of_file].any():
+            _whole_file_outside(rows[of_file], tree, within_m, report)
     far = rows[~near]
     report.stats["outside_study_area"] = len(far)
     if len(far):
@@ -301,6 +325,38 @@ def _limit_to_study_area(
             shown,
         )
     return rows[near].reset_index(drop=True)
+
+
+def _whole_file_outside(
+    rows: pd.DataFrame, tree: shapely.STRtree, within_m: float, report: LoadReport
+) -> None:
+    """Every site of one file outside the study area: swapped columns (an error) or a warning."""
+    source, n = rows["source"].iloc[0], len(rows)
+    inside = 0
+    if "_swapped_x" in rows and rows["_swapped_x"].notna().any():
+        points = shapely.points(rows["_swapped_x"].to_numpy(), rows["_swapped_y"].to_numpy())
+        ok = ~np.isnan(rows["_swapped_x"].to_numpy())
+        hits = tree.query(points[ok], predicate="dwithin", distance=within_m)[0]
+        inside = len(np.unique(hits))
+    if inside >= max(1, n // 2):
+        report.add(
+            "swapped_coordinates",
+            ERROR,
+            f"{source}: all {n:,} sites lie farther than {within_m:,.0f} m from the study area, "
+            f"but with columns {rows['_columns'].iloc[0]} exchanged {inside:,} of them lie in "
+            "it: the columns look swapped; fix the file's header, or name the columns with "
+            "x = and y = in its [[sites]] block",
+            [source],
+        )
+    else:
+        report.add(
+            "site_file_outside_study_area",
+            WARNING,
+            f"{source}: all {n:,} sites lie farther than {within_m:,.0f} m from the study area "
+            "and none was kept; check the file's coordinates and CRS (assume_crs), or leave "
+            "the file out",
+            [source],
+        )
 
 
 def _merge(
@@ -325,6 +381,7 @@ def _merge(
     sites["kind"] = best.set_index("_site")["kind"]
     sites["kinds"] = kinds.groupby("_site")["kind"].agg(";".join)
     sites["merged_rows"] = groups.size().astype("int64")
+    sites["merged_ids"] = groups["_id"].agg(lambda ids: ";".join(dict.fromkeys(ids.dropna())))
     sites["_x"], sites["_y"] = groups["_x"].first(), groups["_y"].first()
     sites["site_id"] = sites["_id"]
     no_id = sites["_id"].isna()

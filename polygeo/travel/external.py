@@ -462,6 +462,7 @@ class ExternalMatrix:
         o_final = o_map[o_code]
         d_final = d_map[d_code]
         keep = (o_final >= 0) & (d_final >= 0) & ~missing
+        _check_pairs(o_final, d_final, minutes, keep, origins, destinations, source)
         return cls(
             origins,
             destinations,
@@ -615,6 +616,45 @@ class ExternalMatrix:
         else:
             log.info("%s", report.format_text())
         return make_table(a, s, m, area_ids=aids, site_ids=sids)
+
+
+def _check_pairs(
+    o_final: np.ndarray,
+    d_final: np.ndarray,
+    minutes: np.ndarray,
+    keep: np.ndarray,
+    origins: pd.Index,
+    destinations: pd.Index,
+    source: str,
+) -> None:
+    """Negative or infinite times, and a pair given twice, are errors naming the pairs."""
+    matched = (o_final >= 0) & (d_final >= 0)
+
+    def pairs(mask: np.ndarray) -> str:
+        rows = np.flatnonzero(mask)[:5]
+        return ", ".join(
+            f"({origins[o_final[r]]}, {destinations[d_final[r]]}): {minutes[r]:g}" for r in rows
+        )
+
+    for mask, what in (
+        (matched & (minutes < 0), "negative"),
+        (matched & np.isinf(minutes), "infinite"),
+    ):
+        if mask.any():
+            raise InputError(
+                f"{source}: {int(mask.sum()):,} {what} travel times, e.g. {pairs(mask)}; "
+                "travel times are minutes >= 0: fix or drop those pairs (an empty cell means "
+                "no time)"
+            )
+    key = o_final[keep].astype(np.int64) * max(len(destinations), 1) + d_final[keep]
+    repeated = pd.Index(key).duplicated(keep=False)
+    if repeated.any():
+        mask = np.zeros(len(keep), dtype=bool)
+        mask[np.flatnonzero(keep)[repeated]] = True
+        raise InputError(
+            f"{source}: {int(repeated.sum()):,} rows repeat an (origin, destination) pair, "
+            f"e.g. {pairs(mask)}; keep one time per pair"
+        )
 
 
 def _no_repeats(ids_code: np.ndarray, ids: pd.Index, source: str, what: str) -> None:

@@ -160,9 +160,13 @@ def check_table(table: pd.DataFrame, *, source: str = "the travel table") -> pd.
     bad = ~np.isfinite(m) | (m < 0)
     if bad.any():
         rows = np.flatnonzero(bad)[:5]
+        pairs = ", ".join(
+            f"({out['area_id'][r]}, {out['site_id'][r]}) {m[r]}" for r in rows.tolist()
+        )
         raise InputError(
             f"{source}: {int(bad.sum())} rows have missing, infinite or negative minutes "
-            f"(e.g. rows {rows.tolist()}: {m[rows].tolist()}); drop or fix those pairs"
+            f"(e.g. rows {rows.tolist()}, (area_id, site_id) minutes: {pairs}); "
+            "drop or fix those pairs"
         )
     out["minutes"] = m
     result = pd.DataFrame(out)

@@ -1,0 +1,333 @@
+"""A run's output files as one set: written aside, swapped into place whole.
+
+A run writes into a fresh folder beside the target (``.out.tmp-<run id>``, unique
+per run) and only when every file is written swaps it into place in one step:
+
+- on Linux the two folders are exchanged atomically (``renameat2`` with
+  ``RENAME_EXCHANGE``); elsewhere two renames; Ctrl-C and SIGTERM are held back
+  until the swap is done, so an interrupt cannot fall in it;
+- the previous run's folder is kept beside it, renamed with its time stamp
+  (``out-20261124-104455``), or removed with ``overwrite=True``;
+- an exclusive lock on ``.out.lock`` serialises the swaps of concurrent runs
+  into one folder, so each swap moves one complete set out and one in;
+- an interrupted or failed run removes its own temporary folder and leaves the
+  target as it was.
+
+``summary.json`` names the run (``run.id``, ``run.scenario_sha256``) and lists the
+SHA-256 of every other file of the set (``run.files``), so a reader can prove the
+files belong together: see :func:`verify_output_set`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from polygeo.errors import InputError
+
+__all__ = ["OutputSet", "new_run_id", "scenario_sha256", "verify_output_set"]
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_SUMMARY = "summary.json"
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A unique run id: UTC time stamp and 6 random hex digits, e.g. ``20261124T104455Z-3fa2c1``."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def scenario_sha256(scenario: Any) -> str:
+    """SHA-256 of the scenario file's bytes (of its checked tables when built in memory)."""
+    path = Path(scenario.base_dir) / str(scenario.source)
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    fields = {k: v for k, v in vars(scenario).items() if k not in ("base_dir", "source")}
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_writable(target: Path) -> None:
+    """Raise an :class:`InputError` unless a run can write the output set ``target``.
+
+    ``target`` must be a folder (or not exist yet) that is not read-only, and its
+    parent folder must exist or be creatable, and be writable: the new set is
+    written beside ``target`` and swapped into place.
+    """
+    fix = "choose another folder with --out (or [output] dir in the scenario)"
+    if target.exists() and not target.is_dir():
+        raise InputError(f"output folder {target} is a file, not a folder; remove it or {fix}")
+    if target.is_dir() and _read_only(target):
+        raise InputError(
+            f"output folder {target} is read-only; make it writable (chmod u+w) or {fix}"
+        )
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"output folder {target}: {parent} is a file, not a folder; {fix}")
+    if _read_only(parent):
+        raise InputError(
+            f"output folder {target}: its parent folder {parent} is read-only (the new "
+            f"results are written beside the old ones); make it writable or {fix}"
+        )
+
+
+def _read_only(folder: Path) -> bool:
+    # the mode bits too: for root os.access says yes to everything
+    return not os.access(folder, os.W_OK | os.X_OK) or not folder.stat().st_mode & stat.S_IWUSR
+
+
+class OutputSet:
+    """The temporary folder a run writes into, and the swap that publishes it.
+
+    Parameters
+    ----------
+    target
+        The output folder the user asked for.
+    overwrite
+        Remove the previous run's folder instead of keeping it with its time stamp.
+    run_id
+        The run's id (default :func:`new_run_id`).
+
+    Examples
+    --------
+    >>> with OutputSet(Path("out")) as output:  # doctest: +SKIP
+    ...     write_plan(plan, output.folder, ...)
+    ...     output.commit({"scenario_sha256": ...})
+    """
+
+    def __init__(
+        self, target: str | Path, *, overwrite: bool = False, run_id: str | None = None
+    ) -> None:
+        self.target = Path(target).expanduser().absolute()
+        self.overwrite = overwrite
+        self.run_id = run_id or new_run_id()
+        self.started = _now()
+        self.folder: Path | None = None
+        self.previous: Path | None = None
+
+    def __enter__(self) -> OutputSet:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def open(self) -> Path:
+        """Check ``target`` is writable and create the run's temporary folder beside it."""
+        check_writable(self.target)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.target.parent / f".{self.target.name}.tmp-{self.run_id}"
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise InputError(
+                f"cannot write beside the output folder {self.target}: {exc.strerror}; "
+                "choose another folder with --out"
+            ) from exc
+        self.folder = folder
+        return folder
+
+    def discard(self) -> None:
+        """Remove the temporary folder if it was not published (safe to call twice)."""
+        if self.folder is not None and self.folder.exists():
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+    def path(self, published: Path) -> Path:
+        """Where a file written in the temporary folder lives once published."""
+        return self.target / Path(published).name
+
+    def commit(self, run: dict[str, Any] | None = None) -> Path:
+        """Name the run in ``summary.json`` and swap the set into place.
+
+        Parameters
+        ----------
+        run
+            Extra fields of ``summary.json``'s ``run`` table (e.g. the scenario hash).
+
+        Returns
+        -------
+        Path
+            The published folder (``target``).
+        """
+        if self.folder is None:
+            raise RuntimeError("OutputSet.commit() before open()")
+        self._stamp(run or {})
+        with _lock(self.target), _signals_held():
+            self.previous = self._swap()
+        if self.previous is not None and self.overwrite:
+            shutil.rmtree(self.previous, ignore_errors=True)
+            self.previous = None
+        self.folder = None
+        return self.target
+
+    def _stamp(self, run: dict[str, Any]) -> None:
+        assert self.folder is not None
+        summary_path = self.folder / _SUMMARY
+        summary = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
+        files = sorted(p for p in self.folder.iterdir() if p.name != _SUMMARY)
+        block = {
+            "id": self.run_id,
+            "started": self.started,
+            "finished": _now(),
+            **run,
+            "files": {p.name: _file_sha256(p) for p in files},
+        }
+        summary = {"run": block, **{k: v for k, v in summary.items() if k != "run"}}
+        tmp = self.folder / f".{_SUMMARY}.tmp"
+        tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, summary_path)
+
+    def _swap(self) -> Path | None:
+        """Publish the temporary folder; return where the previous set went (or None)."""
+        assert self.folder is not None
+        if not self.target.exists():
+            os.rename(self.folder, self.target)
+            return None
+        backup = _backup_name(self.target)
+        if _exchange(self.folder, self.target):
+            os.rename(self.folder, backup)  # the temporary name now holds the old set
+        else:
+            os.rename(self.target, backup)
+            os.rename(self.folder, self.target)
+        return backup
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _backup_name(target: Path) -> Path:
+    """``<target>-<time stamp of the previous run>``, with ``-2``, ``-3``... if taken."""
+    stamp = None
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        finished = json.loads((target / _SUMMARY).read_text("utf-8"))["run"]["finished"]
+        stamp = dt.datetime.fromisoformat(finished.replace("Z", "+00:00"))
+    if stamp is None:
+        stamp = dt.datetime.fromtimestamp(target.stat().st_mtime, dt.UTC)
+    base = target.parent / f"{target.name}-{stamp:%Y%m%d-%H%M%S}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux ``renameat2``); False where unavailable."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result != 0:
+        errno = ctypes.get_errno()
+        if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: the file system cannot
+            return False
+        raise OSError(errno, os.strerror(errno), str(b))
+    return True
+
+
+@contextlib.contextmanager
+def _lock(target: Path) -> Iterator[None]:
+    """An exclusive lock on ``.<target>.lock`` beside the target (none where no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock_path = target.parent / f".{target.name}.lock"
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT/SIGTERM until the block ends (main thread; no-op elsewhere).
+
+    Blocking the signal mask is not enough: another thread (a solver's, a
+    reader's) may receive a process-wide signal, and Python runs handlers in the
+    main thread anyway. So the handlers are swapped for one that records the
+    signal; after the block the original handler gets it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    held = [s for s in (signal.SIGINT, signal.SIGTERM)]
+    old = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in held}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        for signum in dict.fromkeys(received):
+            handler = old[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
+
+
+def verify_output_set(folder: str | Path) -> list[str]:
+    """Check that a folder holds exactly one run's files, unchanged.
+
+    Parameters
+    ----------
+    folder
+        An output folder written by ``polygeo run``.
+
+    Returns
+    -------
+    list of str
+        Problems (empty when every file listed in ``summary.json`` ``run.files``
+        is present with its SHA-256 and no other file is there).
+    """
+    folder = Path(folder)
+    try:
+        run = json.loads((folder / _SUMMARY).read_text("utf-8"))["run"]
+        listed: dict[str, str] = dict(run["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"{folder / _SUMMARY}: no run table ({exc})"]
+    problems = []
+    present = {p.name for p in folder.iterdir() if p.name != _SUMMARY}
+    for name in sorted(present - set(listed)):
+        problems.append(f"{name} is not a file of run {run.get('id')}")
+    for name, digest in sorted(listed.items()):
+        path = folder / name
+        if not path.exists():
+            problems.append(f"{name} of run {run.get('id')} is missing")
+        elif _file_sha256(path) != digest:
+            problems.append(f"{name} differs from the file run {run.get('id')} wrote")
+    return problems
