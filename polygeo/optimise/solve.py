@@ -30,6 +30,7 @@ from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.model import Linking, Model, build_model
+from polygeo.optimise.pmedian import radius_applies, solve_radius
 from polygeo.optimise.problem import Problem, build_problem
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import Rules, SolverSettings
@@ -62,6 +63,7 @@ def solve(
     start: bool = True,
     lns_seconds: float | None = None,
     max_rounds: int = 200,
+    pmedian: bool = True,
 ) -> Plan:
     """Find the best plan under the rules.
 
@@ -98,6 +100,10 @@ def solve(
         time limit for models with more than 20,000 pairs, else none.
     max_rounds
         Most solves when adding contiguity cuts.
+    pmedian
+        With HiGHS, solve the p-median case (no minimum, no capacity: see
+        :func:`~polygeo.optimise.pmedian.why_not`) with the radius formulation of
+        :mod:`~polygeo.optimise.pmedian` (default; ``False`` only to measure it).
 
     Returns
     -------
@@ -131,6 +137,9 @@ def solve(
     )
     problem.diagnosis.raise_if_infeasible()
     model = formulate(problem, linking=linking)
+    if pmedian and radius_applies(problem, settings):
+        values, info = solve_radius(model, settings, time.perf_counter() - t0)
+        return make_plan(model, values, info)
     backend = make_backend(model, settings)
     build_seconds = time.perf_counter() - t0
     log.info(
