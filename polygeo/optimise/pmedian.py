@@ -552,7 +552,17 @@ def solve_pmedian(
         if within or not outside.any() or out.status != "optimal":
             break
         kept = _widen(levels, ok, kept, outside)
-    stats = {"rounds": rounds, "levels": int(len(levels.level_area)), "columns": int(len(rm.c))}
+    stats = {
+        "rounds": rounds,
+        "lp_rounds": lp_rounds,
+        "levels": int(len(levels.level_area)),
+        "pairs": int(len(pair_idx)),
+        "columns": int(len(rm.c)),
+        "rows": int(rm.A.shape[0]),
+        "start_objective": None
+        if y0 is None
+        else float(_true_cost(levels, served(levels, site_col, y0), y0, sites)),
+    }
     if best_y is None:
         status = "infeasible" if out.status == "infeasible" else "no_solution"
         return Solution(np.zeros(0), status, bound, out.detail, rounds, stats)
