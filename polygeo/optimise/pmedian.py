@@ -163,7 +163,7 @@ class RadiusModel:
 
 
 def build_radius_model(
-    model: Model, sites: _Sites, levels: Levels, kept: np.ndarray, pair_cost: np.ndarray
+    model: Model, sites: _Sites, levels: Levels, kept: np.ndarray
 ) -> RadiusModel:
     """The chain rows for the first ``kept[i]`` levels of every area ``i``."""
     p = model.problem
@@ -464,14 +464,17 @@ def solve_pmedian(
     settings
         HiGHS settings (``time_limit`` covers every round, ``gap``, ``threads``,
         ``msg``, ``extra``).
-    dedupe, radius, start
-        Levels, radius and the start plan of :func:`start_sites` that sets the
-        first radius (``False`` only to measure them).
+    dedupe, radius, start, lp_phase
+        The techniques (``False`` only to measure them): equal costs share a
+        level; model only a radius of levels per area; a swap-heuristic start plan
+        that also sets the first radius; widen the radius with LP rounds before
+        the MIP rounds.
 
     Returns
     -------
     Solution
-        ``status`` is ``"optimal"``, ``"time_limit_feasible"`` or ``"infeasible"``.
+        ``status`` is ``"optimal"`` (within the gap), ``"time_limit_feasible"``,
+        ``"infeasible"`` or ``"no_solution"``.
 
     Raises
     ------
@@ -481,96 +484,153 @@ def solve_pmedian(
     reason = why_not(model.problem)
     if reason is not None:
         raise ValueError(f"not a p-median problem: {reason}")
-    t0 = time.perf_counter()
-    deadline = None if settings.time_limit is None else t0 + settings.time_limit
-    p = model.problem
-    sites = _open_sites(model)
-    usable = sites.index_of[p.pair_site] >= 0
-    pair_idx = np.flatnonzero(usable)
-    levels = cost_levels(p.pair_area[pair_idx], model.c[pair_idx], p.n_areas, dedupe=dedupe)
-    site_col = sites.index_of[p.pair_site[pair_idx[levels.pair_order]]]
-    best_y, best_cost, bound = None, math.inf, None
-    y0 = start_sites(model, sites, pair_idx) if start else None
-    if y0 is not None:
-        ok = served(levels, site_col, y0)
-        best_y, best_cost = y0, _true_cost(levels, ok, y0, sites)
-        log.info("p-median start plan: objective %.6g", best_cost)
+    run = _Rounds(model, settings, dedupe=dedupe)
+    y0 = run.start() if start else None
     if not radius:
-        kept = levels.area_count.copy()
+        run.kept = run.levels.area_count.copy()
     elif y0 is not None:
-        kept = _radius_of(levels, ok)
+        run.kept = _radius_of(run.levels, run.served(y0))
     else:
-        kept = _first_radius(levels, model, len(sites.option))
-    y_rows = _y_rows(model, sites)
-    tolerance = settings.gap if settings.gap is not None else PROVEN_GAP
-    rounds, out = 0, None
-    lp_rounds = 0
-    while radius and lp_phase:
-        lp_rounds += 1
-        rm = build_radius_model(model, sites, levels, kept, model.c[pair_idx])
-        left = None if deadline is None else deadline - time.perf_counter()
-        out = _run_highs(rm, y_rows, sites, settings, left, None, levels, site_col, relax=True)
-        if out.status != "optimal" or out.beyond is None or len(out.beyond) == 0:
-            break
-        log.info(
-            "p-median LP round %d: %d columns, %d areas beyond the radius (%.2f s)",
-            lp_rounds,
-            len(rm.c),
-            len(out.beyond),
-            time.perf_counter() - t0,
+        run.kept = _first_radius(run.levels, model, len(run.sites.option))
+    if radius and lp_phase:
+        run.lp_rounds()
+    run.mip_rounds()
+    return run.solution()
+
+
+class _Rounds:
+    """The state of the radius rounds: levels, radius, incumbent, bound."""
+
+    def __init__(self, model: Model, settings: SolverSettings, *, dedupe: bool) -> None:
+        self.t0 = time.perf_counter()
+        limit = settings.time_limit
+        self.deadline = None if limit is None else self.t0 + limit
+        self.model, self.settings = model, settings
+        p = model.problem
+        self.sites = _open_sites(model)
+        self.pair_idx = np.flatnonzero(self.sites.index_of[p.pair_site] >= 0)
+        pa, cost = p.pair_area[self.pair_idx], model.c[self.pair_idx]
+        self.levels = cost_levels(pa, cost, p.n_areas, dedupe=dedupe)
+        self.site_col = self.sites.index_of[p.pair_site[self.pair_idx[self.levels.pair_order]]]
+        self.y_rows = _y_rows(model, self.sites)
+        self.tolerance = settings.gap if settings.gap is not None else PROVEN_GAP
+        self.kept = self.levels.area_count.copy()
+        self.best_y: np.ndarray | None = None
+        self.best_cost = math.inf
+        self.bound: float | None = None
+        self.closed = False  # the last MIP left no area beyond its radius
+        self.last: _Outcome | None = None
+        self.stats: dict[str, Any] = {"rounds": 0, "lp_rounds": 0, "start_objective": None}
+
+    def served(self, y: np.ndarray) -> np.ndarray:
+        return served(self.levels, self.site_col, y)
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.perf_counter()
+
+    def offer(self, y: np.ndarray) -> float | None:
+        """Keep ``y`` when it is the best plan so far; its objective (None: unserved areas)."""
+        cost = _true_cost(self.levels, self.served(y), y, self.sites)
+        if cost is not None and cost < self.best_cost:
+            self.best_y, self.best_cost = y, cost
+        return cost
+
+    def start(self) -> np.ndarray | None:
+        y0 = start_sites(self.model, self.sites, self.pair_idx)
+        if y0 is not None:
+            self.stats["start_objective"] = self.offer(y0)
+            log.info("p-median start plan: objective %.6g", self.best_cost)
+        return y0
+
+    def solve(self, *, relax: bool) -> tuple[_Outcome, RadiusModel]:
+        rm = build_radius_model(self.model, self.sites, self.levels, self.kept)
+        start = None if relax else self.best_y
+        out = _run_highs(
+            rm,
+            self.y_rows,
+            self.sites,
+            self.settings,
+            self.left(),
+            start,
+            self.levels,
+            self.site_col,
+            relax=relax,
         )
-        kept[out.beyond] = np.minimum(2 * kept[out.beyond], levels.area_count[out.beyond])
-    while True:
-        rounds += 1
-        rm = build_radius_model(model, sites, levels, kept, model.c[pair_idx])
-        left = None if deadline is None else deadline - time.perf_counter()
-        out = _run_highs(rm, y_rows, sites, settings, left, best_y, levels, site_col)
-        if out.bound is not None:
-            bound = out.bound if bound is None else max(bound, out.bound)
-        if out.status == "infeasible" or out.y is None:
-            break
-        ok = served(levels, site_col, out.y)
-        cost = _true_cost(levels, ok, out.y, sites)
-        if cost is not None and cost < best_cost:
-            best_y, best_cost = out.y, cost
-        lv = levels
-        last_kept = lv.area_first + np.maximum(kept, 1) - 1
-        has = lv.area_count > 0
-        outside = has & (kept < lv.area_count) & ~ok[np.minimum(last_kept, len(ok) - 1)]
-        log.info(
-            "p-median round %d: %d columns, %s, objective %.6g, bound %s, %d areas beyond the "
-            "radius (%.2f s)",
-            rounds,
-            len(rm.c),
-            out.detail,
-            best_cost,
-            bound,
-            outside.sum(),
-            time.perf_counter() - t0,
+        self.stats.update(columns=len(rm.c), rows=rm.A.shape[0])
+        return out, rm
+
+    def lp_rounds(self) -> None:
+        """Widen the radius (x2) where the LP relaxation leaves areas beyond it."""
+        while True:
+            self.stats["lp_rounds"] += 1
+            out, rm = self.solve(relax=True)
+            if out.status != "optimal" or out.beyond is None or len(out.beyond) == 0:
+                return
+            log.info(
+                "p-median LP round %d: %d columns, %d areas beyond the radius (%.2f s)",
+                self.stats["lp_rounds"],
+                len(rm.c),
+                len(out.beyond),
+                time.perf_counter() - self.t0,
+            )
+            far = out.beyond
+            self.kept[far] = np.minimum(2 * self.kept[far], self.levels.area_count[far])
+
+    def within_gap(self) -> bool:
+        if self.bound is None or not math.isfinite(self.best_cost):
+            return False
+        return self.best_cost - self.bound <= self.tolerance * abs(self.best_cost)
+
+    def mip_rounds(self) -> None:
+        """Solve the MIP; widen where it leaves areas beyond the radius, until the gap closes."""
+        while True:
+            self.stats["rounds"] += 1
+            out, rm = self.solve(relax=False)
+            self.last = out
+            if out.bound is not None:
+                self.bound = out.bound if self.bound is None else max(self.bound, out.bound)
+            if out.y is None:
+                return
+            self.offer(out.y)
+            ok = self.served(out.y)
+            outside = self._outside(ok)
+            self.closed = out.status == "optimal" and not outside.any()
+            log.info(
+                "p-median round %d: %d columns, %s, objective %.6g, bound %s, %d areas beyond "
+                "the radius (%.2f s)",
+                self.stats["rounds"],
+                len(rm.c),
+                out.detail,
+                self.best_cost,
+                self.bound,
+                outside.sum(),
+                time.perf_counter() - self.t0,
+            )
+            if self.within_gap() or self.closed or out.status != "optimal":
+                return
+            self.kept = _widen(self.levels, ok, self.kept, outside)
+
+    def _outside(self, ok: np.ndarray) -> np.ndarray:
+        """Areas that the plan with served levels ``ok`` leaves beyond their radius."""
+        lv = self.levels
+        last_kept = np.minimum(lv.area_first + np.maximum(self.kept, 1) - 1, len(ok) - 1)
+        return (lv.area_count > 0) & (self.kept < lv.area_count) & ~ok[last_kept]
+
+    def solution(self) -> Solution:
+        out = self.last
+        detail = "" if out is None else out.detail
+        self.stats.update(levels=len(self.levels.level_area), pairs=len(self.pair_idx))
+        rounds = self.stats["rounds"]
+        if self.best_y is None:
+            status = (
+                "infeasible" if out is not None and out.status == "infeasible" else "no_solution"
+            )
+            return Solution(np.zeros(0), status, self.bound, detail, rounds, self.stats)
+        values = _general_values(
+            self.model, self.levels, self.pair_idx, self.site_col, self.sites, self.best_y
         )
-        within = bound is not None and best_cost - bound <= tolerance * abs(best_cost)
-        if within or not outside.any() or out.status != "optimal":
-            break
-        kept = _widen(levels, ok, kept, outside)
-    stats = {
-        "rounds": rounds,
-        "lp_rounds": lp_rounds,
-        "levels": int(len(levels.level_area)),
-        "pairs": int(len(pair_idx)),
-        "columns": int(len(rm.c)),
-        "rows": int(rm.A.shape[0]),
-        "start_objective": None
-        if y0 is None
-        else float(_true_cost(levels, served(levels, site_col, y0), y0, sites)),
-    }
-    if best_y is None:
-        status = "infeasible" if out.status == "infeasible" else "no_solution"
-        return Solution(np.zeros(0), status, bound, out.detail, rounds, stats)
-    within = bound is not None and best_cost - bound <= tolerance * abs(best_cost)
-    proven = within or (out.status == "optimal" and not outside.any())
-    values = _general_values(model, levels, pair_idx, site_col, sites, best_y)
-    status = "optimal" if proven else "time_limit_feasible"
-    return Solution(values, status, bound, out.detail, rounds, stats)
+        status = "optimal" if self.within_gap() or self.closed else "time_limit_feasible"
+        return Solution(values, status, self.bound, detail, rounds, self.stats)
 
 
 def _widen(levels: Levels, ok: np.ndarray, kept: np.ndarray, outside: np.ndarray) -> np.ndarray:
