@@ -149,59 +149,49 @@ def _open_sites(model: Model) -> _Sites:
 
 
 @dataclass
-class RadiusModel:
-    """The radius MIP over ``[y (one per site), z (kept levels)]`` as arrays."""
+class LevelBlock:
+    """Rows and ``z`` columns for levels ``lo[i] <= rank < hi[i]`` of every area ``i``.
 
-    c: np.ndarray
-    offset: float
-    A: sp.csc_array
+    Row ``(i, k)``: ``z_ik - z_i,k-1 + sum_{j in level k} y_j >= [k == 0]``, with no
+    ``z_ik`` at an area's last level (it must be served by then). The ``z`` of the
+    last level below ``hi`` stands for "beyond the radius" while ``hi`` is short
+    of the area's levels: it costs ``D_i,k+1 - D_ik``, a lower bound, so the
+    model with a radius is a relaxation.
+    """
+
+    z_level: np.ndarray  # level of each new z column, in column order
+    z_cost: np.ndarray
+    A: sp.csr_array  # the new rows over every column, old and new
     row_lo: np.ndarray
-    row_hi: np.ndarray
-    n_y: int
-    z_level: np.ndarray  # level of each z column
-    beyond: np.ndarray  # z columns that stand for "beyond the radius"
 
 
-def build_radius_model(
-    model: Model, sites: _Sites, levels: Levels, kept: np.ndarray
-) -> RadiusModel:
-    """The chain rows for the first ``kept[i]`` levels of every area ``i``."""
-    p = model.problem
+def level_block(
+    levels: Levels, site_col: np.ndarray, lo: np.ndarray, hi: np.ndarray, z_col: np.ndarray
+) -> LevelBlock:
+    """The rows and columns that take every area from ``lo`` to ``hi`` levels.
+
+    ``z_col`` (per level, ``-1`` where none; ``z_col.max() + 1`` or the number of
+    site columns is the next free column) is updated in place.
+    """
     lv = levels
+    n_cols = max(int(z_col.max()) + 1, int(site_col.max(initial=-1)) + 1)
     rank = np.arange(len(lv.level_area)) - lv.area_first[lv.level_area]
-    keep = rank < kept[lv.level_area]
-    last = rank == lv.area_count[lv.level_area] - 1
-    has_z = keep & ~last
-    z_level = np.flatnonzero(has_z)
-    n_y, n_z = len(sites.option), len(z_level)
+    area = lv.level_area
+    window = (rank >= lo[area]) & (rank < hi[area])
+    new_z = np.flatnonzero(window & (rank < lv.area_count[area] - 1))
+    z_col[new_z] = n_cols + np.arange(len(new_z))
+    levels_in = np.flatnonzero(window)
     row_of = np.full(len(rank), -1, dtype=np.int64)
-    row_of[keep] = np.arange(int(keep.sum()))
-    z_of = np.full(len(rank), -1, dtype=np.int64)
-    z_of[z_level] = n_y + np.arange(n_z)
-
-    # pairs: +y_j in the row of their level
-    sorted_site = p.pair_site[lv.pair_order]
-    pk = keep[lv.pair_level]
-    r_pair = row_of[lv.pair_level[pk]]
-    c_pair = sites.index_of[sorted_site[pk]]
-    # +z_ik in row (i, k); -z_i,k-1 in row (i, k)
-    lz = z_level
-    r_z, c_z = row_of[lz], z_of[lz]
-    nxt = lz + 1
-    follow = keep[nxt.clip(max=len(rank) - 1)] & (rank[lz] + 1 < lv.area_count[lv.level_area[lz]])
-    r_prev, c_prev = row_of[nxt[follow]], z_of[lz[follow]]
-    rows = np.concatenate([r_pair, r_z, r_prev])
-    cols = np.concatenate([c_pair, c_z, c_prev])
-    vals = np.concatenate([np.ones(len(r_pair) + len(r_z)), -np.ones(len(r_prev))])
-    n_rows = int(keep.sum())
-    A = sp.coo_array((vals, (rows, cols)), shape=(n_rows, n_y + n_z)).tocsc()
-    row_lo = (rank[keep] == 0).astype(float)
-    row_hi = np.full(n_rows, np.inf)
-
-    c = np.concatenate([sites.cost, lv.level_cost[z_level + 1] - lv.level_cost[z_level]])
-    offset = float(lv.level_cost[lv.area_first[lv.area_count > 0]].sum())
-    beyond = np.flatnonzero(~keep[(z_level + 1)]) + n_y
-    return RadiusModel(c, offset, A, row_lo, row_hi, n_y, z_level, beyond)
+    row_of[levels_in] = np.arange(len(levels_in))
+    in_pair = window[lv.pair_level]
+    prev = levels_in[rank[levels_in] > 0]
+    rows = np.concatenate([row_of[lv.pair_level[in_pair]], row_of[new_z], row_of[prev]])
+    cols = np.concatenate([site_col[in_pair], z_col[new_z], z_col[prev - 1]])
+    vals = np.concatenate([np.ones(int(in_pair.sum()) + len(new_z)), -np.ones(len(prev))])
+    shape = (len(levels_in), n_cols + len(new_z))
+    A = sp.coo_array((vals, (rows, cols)), shape=shape).tocsr()
+    z_cost = lv.level_cost[new_z + 1] - lv.level_cost[new_z]
+    return LevelBlock(new_z, z_cost, A, (rank[levels_in] == 0).astype(float))
 
 
 def _y_rows(model: Model, sites: _Sites) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
@@ -251,67 +241,103 @@ def _highs(settings: SolverSettings) -> Any:
     return h
 
 
-def _run_highs(
-    rm: RadiusModel,
-    y_rows: tuple[sp.csr_array, np.ndarray, np.ndarray],
-    sites: _Sites,
-    settings: SolverSettings,
-    time_limit: float | None,
-    start_y: np.ndarray | None,
-    levels: Levels,
-    site_col: np.ndarray,
-    *,
-    relax: bool = False,
-) -> _Outcome:
-    import highspy
+class RadiusLP:
+    """The radius model in one HiGHS instance, widened in place (warm LP restarts)."""
 
-    h = _highs(settings)
-    h.setOptionValue("time_limit", math.inf if time_limit is None else max(time_limit, 0.0))
-    Ay, lo_y, hi_y = y_rows
-    n_z = len(rm.c) - rm.n_y
-    Ay = sp.hstack([Ay, sp.csr_array((Ay.shape[0], n_z))]).tocsc()
-    A = sp.vstack([rm.A, Ay], format="csc")
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.col_cost_ = rm.c
-    lp.offset_ = rm.offset
-    lp.col_lower_ = np.concatenate([sites.lower, np.zeros(n_z)])
-    lp.col_upper_ = np.ones(A.shape[1])
-    lp.row_lower_ = np.concatenate([rm.row_lo, lo_y])
-    lp.row_upper_ = np.concatenate([rm.row_hi, hi_y])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    kinds = [highspy.HighsVarType.kInteger] * rm.n_y + [highspy.HighsVarType.kContinuous] * n_z
-    if not relax:
-        lp.integrality_ = kinds
-    h.passModel(lp)
-    if start_y is not None:
-        sol = highspy.HighsSolution()
-        z = _z_values(rm, levels, site_col, start_y)
-        sol.col_value = np.concatenate([start_y, z])
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
-    info = h.getInfo()
-    status = h.getModelStatus()
-    text = h.modelStatusToString(status)
-    feasible = info.primal_solution_status == 2
-    y = values = None
-    if feasible:
-        values = np.asarray(h.getSolution().col_value)
-        y = values[: rm.n_y] if relax else np.round(values[: rm.n_y])
-    bound = info.objective_function_value if relax and feasible else info.mip_dual_bound
-    bound = float(bound) if bound is not None and math.isfinite(bound) else None
-    M = highspy.HighsModelStatus
-    kind = {M.kOptimal: "optimal", M.kTimeLimit: "time_limit"}.get(status, "other")
-    if status in (M.kInfeasible, M.kUnboundedOrInfeasible):
-        kind = "infeasible"
-    beyond = None
-    if values is not None:
-        beyond = levels.level_area[rm.z_level[rm.beyond[values[rm.beyond] > 1e-7] - rm.n_y]]
-    return _Outcome(kind, y, bound, text, beyond=beyond)
+    def __init__(
+        self,
+        levels: Levels,
+        site_col: np.ndarray,
+        sites: _Sites,
+        y_rows: tuple[sp.csr_array, np.ndarray, np.ndarray],
+        settings: SolverSettings,
+        kept: np.ndarray,
+    ) -> None:
+        import highspy
+
+        self.hs, self.h = highspy, _highs(settings)
+        self.levels, self.site_col, self.n_y = levels, site_col, len(sites.option)
+        self.z_col = np.full(len(levels.level_area), -1, dtype=np.int64)
+        self.kept = np.zeros_like(kept)
+        block = level_block(levels, site_col, self.kept, kept, self.z_col)
+        self.kept, self.col_level = kept.copy(), block.z_level
+        Ay, lo_y, hi_y = y_rows
+        n_cols = block.A.shape[1]
+        Ay = sp.hstack([Ay, sp.csr_array((Ay.shape[0], n_cols - self.n_y))])
+        A = sp.vstack([block.A, Ay], format="csc")
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n_cols, A.shape[0]
+        lp.col_cost_ = np.concatenate([sites.cost, block.z_cost])
+        lp.offset_ = float(levels.level_cost[levels.area_first[levels.area_count > 0]].sum())
+        lp.col_lower_ = np.concatenate([sites.lower, np.zeros(n_cols - self.n_y)])
+        lp.col_upper_ = np.ones(n_cols)
+        lp.row_lower_ = np.concatenate([block.row_lo, lo_y])
+        lp.row_upper_ = np.concatenate([np.full(len(block.row_lo), np.inf), hi_y])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data.astype(float)
+        self.h.passModel(lp)
+
+    @property
+    def n_cols(self) -> int:
+        return self.n_y + len(self.col_level)
+
+    def widen(self, kept: np.ndarray) -> None:
+        """Add the rows and columns of the levels between the old radius and ``kept``."""
+        block = level_block(self.levels, self.site_col, self.kept, kept, self.z_col)
+        k = len(block.z_level)
+        empty = np.zeros(k, dtype=np.int32)
+        self.h.addCols(k, block.z_cost, np.zeros(k), np.ones(k), 0, empty, empty, empty * 0.0)
+        A, r = block.A, block.A.shape[0]
+        self.h.addRows(
+            r,
+            block.row_lo,
+            np.full(r, np.inf),
+            A.nnz,
+            A.indptr[:-1].astype(np.int32),
+            A.indices.astype(np.int32),
+            A.data.astype(float),
+        )
+        self.kept = kept.copy()
+        self.col_level = np.concatenate([self.col_level, block.z_level])
+
+    def make_integral(self) -> None:
+        idx = np.arange(self.n_y, dtype=np.int32)
+        kinds = np.array([self.hs.HighsVarType.kInteger] * self.n_y)
+        self.h.changeColsIntegrality(self.n_y, idx, kinds)
+
+    def run(self, time_limit: float | None, start_y: np.ndarray | None, *, relax: bool) -> _Outcome:
+        """Solve (LP when ``relax``) and say which areas the solution leaves beyond the radius."""
+        h, M = self.h, self.hs.HighsModelStatus
+        h.setOptionValue("time_limit", math.inf if time_limit is None else max(time_limit, 0.0))
+        if start_y is not None:
+            sol = self.hs.HighsSolution()
+            z = 1.0 - served(self.levels, self.site_col, start_y)[self.col_level]
+            sol.col_value = np.concatenate([start_y, z])
+            sol.value_valid = True
+            h.setSolution(sol)
+        h.run()
+        info, status = h.getInfo(), h.getModelStatus()
+        values = None
+        if info.primal_solution_status == 2:
+            values = np.asarray(h.getSolution().col_value)
+        bound = info.objective_function_value if relax and values is not None else None
+        bound = bound if relax else info.mip_dual_bound
+        bound = float(bound) if bound is not None and math.isfinite(bound) else None
+        kind = {M.kOptimal: "optimal", M.kTimeLimit: "time_limit"}.get(status, "other")
+        if status in (M.kInfeasible, M.kUnboundedOrInfeasible):
+            kind = "infeasible"
+        if values is None:
+            return _Outcome(kind, None, bound, h.modelStatusToString(status))
+        y = values[: self.n_y] if relax else np.round(values[: self.n_y])
+        return _Outcome(kind, y, bound, h.modelStatusToString(status), self._beyond(values))
+
+    def _beyond(self, values: np.ndarray) -> np.ndarray:
+        lv = self.levels
+        short = np.flatnonzero((lv.area_count > 0) & (self.kept < lv.area_count))
+        cols = self.z_col[lv.area_first[short] + self.kept[short] - 1]
+        return short[values[cols] > 1e-7]
 
 
 def served(levels: Levels, site_col: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -326,20 +352,22 @@ def served(levels: Levels, site_col: np.ndarray, y: np.ndarray) -> np.ndarray:
     return cs - before[lv.level_area] > 0
 
 
-def _z_values(rm: RadiusModel, levels: Levels, site_col: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The least ``z`` for the open sites ``y``: 1 where the area is not yet served."""
-    return 1.0 - served(levels, site_col, y)[rm.z_level]
-
-
 # -- a start plan: greedy, then the best swap until none improves --------------------------
 #: Largest areas x sites for the dense start heuristic.
 DENSE_LIMIT = 20_000_000
 
 
 def start_sites(
-    model: Model, sites: _Sites, pair_idx: np.ndarray, seconds: float = 5.0
+    model: Model,
+    sites: _Sites,
+    pair_idx: np.ndarray,
+    seconds: float = 5.0,
+    prefer: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Open sites of a good plan (greedy adds, then best swaps: Teitz and Bart).
+
+    With ``prefer`` (per site, e.g. an LP solution) the sites of largest values
+    open first instead of the greedy adds.
 
     Only for the plain p-median: a hub maximum, no budget, no cost on the hubs
     (so that the maximum is worth opening); ``None`` otherwise or when the dense
@@ -358,6 +386,9 @@ def start_sites(
     C[~np.isfinite(C)] = (finite.max() + 1.0) * (p.n_areas + 1) if len(finite) else 1.0
     is_open = sites.lower > 0.5
     deadline = time.perf_counter() + seconds
+    if prefer is not None:
+        order = np.argsort(-np.where(is_open, np.inf, prefer), kind="stable")
+        is_open[order[:hubs]] = True
     d1 = C[:, is_open].min(axis=1) if is_open.any() else np.full(p.n_areas, C.max() * 2)
     while is_open.sum() < hubs:
         f = int(np.argmin(np.where(is_open, np.inf, np.minimum(d1[:, None], C).sum(axis=0))))
@@ -494,6 +525,8 @@ def solve_pmedian(
         run.kept = _first_radius(run.levels, model, len(run.sites.option))
     if radius and lp_phase:
         run.lp_rounds()
+    if start and run.lp_y is not None:
+        run.start(prefer=run.lp_y)
     run.mip_rounds()
     return run.solution()
 
@@ -520,6 +553,9 @@ class _Rounds:
         self.bound: float | None = None
         self.closed = False  # the last MIP left no area beyond its radius
         self.last: _Outcome | None = None
+        self.lp: RadiusLP | None = None
+        self.lp_y: np.ndarray | None = None
+        self.integral = False
         self.stats: dict[str, Any] = {"rounds": 0, "lp_rounds": 0, "start_objective": None}
 
     def served(self, y: np.ndarray) -> np.ndarray:
@@ -535,46 +571,62 @@ class _Rounds:
             self.best_y, self.best_cost = y, cost
         return cost
 
-    def start(self) -> np.ndarray | None:
-        y0 = start_sites(self.model, self.sites, self.pair_idx)
+    def start(self, prefer: np.ndarray | None = None) -> np.ndarray | None:
+        """A swap-heuristic plan (from the largest ``prefer`` values when given)."""
+        y0 = start_sites(self.model, self.sites, self.pair_idx, prefer=prefer)
         if y0 is not None:
-            self.stats["start_objective"] = self.offer(y0)
-            log.info("p-median start plan: objective %.6g", self.best_cost)
+            cost = self.offer(y0)
+            key = "start_objective" if prefer is None else "lp_start_objective"
+            self.stats[key] = cost
+            log.info("p-median %s: objective %.6g", key.replace("_", " "), cost)
         return y0
 
-    def solve(self, *, relax: bool) -> tuple[_Outcome, RadiusModel]:
-        rm = build_radius_model(self.model, self.sites, self.levels, self.kept)
-        start = None if relax else self.best_y
-        out = _run_highs(
-            rm,
-            self.y_rows,
-            self.sites,
-            self.settings,
-            self.left(),
-            start,
-            self.levels,
-            self.site_col,
-            relax=relax,
-        )
-        self.stats.update(columns=len(rm.c), rows=rm.A.shape[0])
-        return out, rm
+    def solve(self, *, relax: bool) -> _Outcome:
+        """Solve the model for the current radius (built once, then widened in place)."""
+        if self.lp is None:
+            args = (self.levels, self.site_col, self.sites, self.y_rows, self.settings)
+            self.lp = RadiusLP(*args, self.kept)
+        elif not np.array_equal(self.lp.kept, self.kept):
+            self.lp.widen(self.kept)
+        if not relax and not self.integral:
+            self.lp.make_integral()
+            self.integral = True
+        out = self.lp.run(self.left(), None if relax else self.best_y, relax=relax)
+        self.stats.update(columns=self.lp.n_cols, rows=int(self.lp.h.getNumRow()))
+        return out
 
     def lp_rounds(self) -> None:
         """Widen the radius (x2) where the LP relaxation leaves areas beyond it."""
         while True:
             self.stats["lp_rounds"] += 1
-            out, rm = self.solve(relax=True)
+            out = self.solve(relax=True)
+            if out.status == "optimal" and out.y is not None:
+                self.lp_y = out.y
             if out.status != "optimal" or out.beyond is None or len(out.beyond) == 0:
                 return
             log.info(
                 "p-median LP round %d: %d columns, %d areas beyond the radius (%.2f s)",
                 self.stats["lp_rounds"],
-                len(rm.c),
+                self.lp.n_cols,
                 len(out.beyond),
                 time.perf_counter() - self.t0,
             )
             far = out.beyond
-            self.kept[far] = np.minimum(2 * self.kept[far], self.levels.area_count[far])
+            wide = np.maximum(2 * self.kept[far], self._covered_at(out.y)[far])
+            self.kept[far] = np.minimum(wide, self.levels.area_count[far])
+
+    def _covered_at(self, y: np.ndarray) -> np.ndarray:
+        """Per area: levels until the (fractional) open sites ``y`` add up to one."""
+        lv = self.levels
+        cum = np.cumsum(y[self.site_col])
+        area_of_pair = lv.level_area[lv.pair_level]
+        n_pairs = np.bincount(area_of_pair, minlength=len(lv.area_first))
+        before = np.concatenate([[0.0], cum])[np.cumsum(n_pairs) - n_pairs]
+        covered = cum - before[area_of_pair] >= 1.0 - 1e-6
+        rank = lv.pair_level - lv.area_first[area_of_pair]
+        at = np.full(len(lv.area_first), np.iinfo(np.int64).max // 4)
+        np.minimum.at(at, area_of_pair[covered], rank[covered] + 1)
+        return at
 
     def within_gap(self) -> bool:
         if self.bound is None or not math.isfinite(self.best_cost):
@@ -585,7 +637,7 @@ class _Rounds:
         """Solve the MIP; widen where it leaves areas beyond the radius, until the gap closes."""
         while True:
             self.stats["rounds"] += 1
-            out, rm = self.solve(relax=False)
+            out = self.solve(relax=False)
             self.last = out
             if out.bound is not None:
                 self.bound = out.bound if self.bound is None else max(self.bound, out.bound)
@@ -599,7 +651,7 @@ class _Rounds:
                 "p-median round %d: %d columns, %s, objective %.6g, bound %s, %d areas beyond "
                 "the radius (%.2f s)",
                 self.stats["rounds"],
-                len(rm.c),
+                self.lp.n_cols,
                 out.detail,
                 self.best_cost,
                 self.bound,
