@@ -498,8 +498,8 @@ def solve_pmedian(
     dedupe, radius, start, lp_phase
         The techniques (``False`` only to measure them): equal costs share a
         level; model only a radius of levels per area; a swap-heuristic start plan
-        that also sets the first radius; widen the radius with LP rounds before
-        the MIP rounds.
+        that also sets the first radius (and a second one from the LP); widen the
+        radius with LP rounds before the MIP rounds.
 
     Returns
     -------
