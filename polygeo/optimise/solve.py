@@ -43,6 +43,7 @@ from polygeo.optimise.fixing import (
     restricted_model,
 )
 from polygeo.optimise.model import Linking, Model, build_model
+from polygeo.optimise.pmedian import radius_applies, solve_radius
 from polygeo.optimise.problem import Problem, build_problem
 from polygeo.optimise.progress import Progress, relative_gap
 from polygeo.optimise.rounds import run_rounds
@@ -92,6 +93,7 @@ def solve(
     bound: bool = True,
     fixing: bool = True,
     progress: bool = False,
+    pmedian: bool = True,
 ) -> Plan:
     """Find the best plan under the rules.
 
@@ -139,6 +141,10 @@ def solve(
     progress
         Show the incumbent, bound and gap on one line of standard error as they
         improve. ``plan.solver["trace"]`` records them either way.
+    pmedian
+        With HiGHS, solve the p-median case (no minimum, no capacity: see
+        :func:`~polygeo.optimise.pmedian.why_not`) with the radius formulation of
+        :mod:`~polygeo.optimise.pmedian` (default; ``False`` only to measure it).
 
     Returns
     -------
@@ -173,6 +179,9 @@ def solve(
     )
     problem.diagnosis.raise_if_infeasible()
     model = formulate(problem, linking=linking)
+    if pmedian and radius_applies(problem, settings):
+        values, info = solve_radius(model, settings, time.perf_counter() - t0)
+        return make_plan(model, values, info)
     build_seconds = time.perf_counter() - t0
     log.info(
         "model: %d columns, %d rows, %d nonzeros; built in %.2f s (%s)",
