@@ -25,6 +25,9 @@ Rule names of :class:`Violation` (a public contract):
 ``required`` / ``forbidden``  a required site is closed / a forbidden one open
 ``budget``      the capital total exceeds the budget
 ``hubs``        the number of hubs is outside the rules
+``hub_kind``    fewer hubs of a kind than ``min_hubs_by_kind`` asks, or a group
+                none of whose areas is served (not as an exception) by a hub of
+                the ``kind_in_every_group`` kind
 ``within_group`` a catchment spans several groups
 ``contiguity``  a catchment is not one connected set of areas
 ``hub_report``  the hubs table's population / areas / minutes disagree with the
@@ -462,6 +465,7 @@ def check(
         out.append(Violation("hubs", f"{n_hubs} hubs are open, fewer than the minimum {lo}"))
     if hi is not None and n_hubs > hi:
         out.append(Violation("hubs", f"{n_hubs} hubs are open, more than the maximum {hi}"))
+    out += _hub_kind_violations(open_set, asg, areas, sites, rules)
 
     # within group / contiguity (exceptions exempt when allowed)
     normal = asg[~(asg["exception"].to_numpy(dtype=bool) & allow_exc)]
@@ -516,6 +520,50 @@ def check(
                         (r.site_id,),
                     )
                 )
+    return out
+
+
+def _hub_kind_violations(
+    open_set: set[str], asg: pd.DataFrame, areas: pd.DataFrame, sites: pd.DataFrame, rules: Any
+) -> list[Violation]:
+    """``min_hubs_by_kind`` and ``kind_in_every_group``."""
+    out: list[Violation] = []
+    need = dict(_get(rules, "min_hubs_by_kind", None) or {})
+    every = _get(rules, "kind_in_every_group", None)
+    if not need and every is None:
+        return out
+    kind_of = dict(zip(sites["site_id"].astype(str), sites["kind"].astype(str), strict=True))
+    open_kinds = [kind_of.get(s) for s in open_set]
+    for kind, n in need.items():
+        have = open_kinds.count(str(kind))
+        if have < int(n):
+            out.append(
+                Violation(
+                    "hub_kind",
+                    f"{have} hubs are on {kind} sites, fewer than min_hubs_by_kind {kind} = {n}",
+                )
+            )
+    if every is None:
+        return out
+    if "group" not in areas:
+        return out + [Violation("hub_kind", "the areas have no 'group' column to check")]
+    group_of = dict(zip(areas["area_id"].astype(str), areas["group"].astype(str), strict=True))
+    served = asg[
+        ~asg["exception"].to_numpy(dtype=bool)
+        & asg["site_id"].isin(open_set).to_numpy()
+        & asg["site_id"].map(kind_of).eq(every).to_numpy()
+    ]
+    covered = set(served["area_id"].map(group_of).dropna())
+    lacking = sorted(set(group_of.values()) - covered)
+    if lacking:
+        out.append(
+            Violation(
+                "hub_kind",
+                f"{len(lacking)} groups have no polysystem whose hub is on a {every} site: "
+                f"{_examples(lacking)}",
+                tuple(lacking),
+            )
+        )
     return out
 
 

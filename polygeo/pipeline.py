@@ -42,6 +42,7 @@ class RunResult:
     inputs: Inputs | None = None
     run_id: str | None = None
     previous: Path | None = None  # where the previous run's folder was kept
+    appraisal: Any = None  # polygeo.appraisal.Appraisal: evaluation, timetable
 
 
 def load_inputs(scenario: Scenario) -> Inputs:
@@ -84,8 +85,41 @@ def load_inputs(scenario: Scenario) -> Inputs:
         errors="collect",
         **({"assume_crs": scenario.assume_crs} if scenario.assume_crs is not None else {}),
     )
+    if scenario.new_build:
+        sites = _with_new_build(sites, areas, scenario)
     report = validate(areas, sites)
     return Inputs(areas=areas, sites=sites, report=report, seconds=time.perf_counter() - start)
+
+
+def _with_new_build(
+    sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, scenario: Scenario
+) -> gpd.GeoDataFrame:
+    """The sites with the ``[new_build]`` candidates appended (kind ``new``)."""
+    from polygeo.new_build import new_build_sites
+
+    new = new_build_sites(scenario.new_build, areas, source=f"{scenario.source} [new_build]")
+    taken = set(sites["site_id"].astype(str)) & set(new["site_id"])
+    if taken:
+        raise InputError(
+            f"{scenario.source}: site ids {sorted(taken)[:3]} are used by the site files and by "
+            "the generated new-build candidates (new-1, new-2, ...); rename those sites."
+        )
+    log.info("generated %d new-build candidate sites", len(new))
+    out = pd.concat([sites, new.to_crs(sites.crs)], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry=sites.geometry.name, crs=sites.crs)
+
+
+def scenario_options(scenario: Scenario, sites: gpd.GeoDataFrame) -> pd.DataFrame | None:
+    """The capital options of the scenario: ``[[options]]`` or ``[options] path``, new builds."""
+    from polygeo.capital import read_options_file
+    from polygeo.capital import scenario_options as build
+
+    entries: list[dict[str, Any]] = list(scenario.options)
+    where = f"{scenario.source} [[options]]"
+    if scenario.options_file:
+        entries = read_options_file(scenario.options_file["path"], sites)
+        where = f"{scenario.options_file['path'].name} (via {scenario.source} [options])"
+    return build(entries, sites, scenario.new_build or None, source=where)
 
 
 def _with_default_crs(settings: dict[str, Any], assume_crs: Any) -> dict[str, Any]:
@@ -256,6 +290,8 @@ def run_scenario(
             travel=scenario.travel,
             geodata=scenario.output.get("geodata", True),
             map_html=scenario.output.get("map", True),
+            extra_summary=result.appraisal.summary,
+            tables=result.appraisal.tables,
         )
         output.commit(
             {
@@ -272,15 +308,23 @@ def run_scenario(
 
 def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> RunResult:
     """Load, validate, compute travel times, solve and check (no files written)."""
+    from polygeo.appraisal import appraise, check_settings
     from polygeo.check import check
-    from polygeo.optimise import options_from_settings, solve
+    from polygeo.optimise import solve
 
     inputs = load_inputs(scenario)
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
     rules = resolve_site_aliases(rules, sites)
-    options = options_from_settings(scenario.options, sites) if scenario.options else None
+    options = scenario_options(scenario, sites)
+    check_settings(
+        areas,
+        sites,
+        timetable=scenario.timetable,
+        evaluation=scenario.evaluation,
+        source=scenario.source,
+    )
     provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
     adjacency = None
     if rules.contiguous:
@@ -298,7 +342,19 @@ def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> Run
         far_times=far_times_from(provider, areas, sites),
     )
     violations = check(plan, areas, sites, table, rules, options=options, adjacency=adjacency)
-    return RunResult(plan=plan, violations=violations, inputs=inputs)
+    extra = appraise(
+        plan,
+        areas,
+        sites,
+        table,
+        options=options,
+        timetable=scenario.timetable,
+        evaluation=scenario.evaluation,
+        far_times=far_times_from(provider, areas, sites),
+        source=scenario.source,
+    )
+    plan.hubs = extra.hubs
+    return RunResult(plan=plan, violations=violations, inputs=inputs, appraisal=extra)
 
 
 __all__ = [
@@ -309,6 +365,7 @@ __all__ = [
     "load_inputs",
     "resolve_site_aliases",
     "run_scenario",
+    "scenario_options",
     "stop_on_errors",
     "travel_provider",
     "travel_table",

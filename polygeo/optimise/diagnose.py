@@ -7,7 +7,9 @@ at London scale) and names what makes the rules impossible to meet:
   (information: they can never open, so the optimiser drops them);
 * areas that no viable site can serve within the limit, each with the nearest
   viable site and the minutes it would need;
-* conflicts between budget, required hubs, hub counts and populations.
+* conflicts between budget, required hubs, hub counts and populations;
+* hub-kind rules no viable site can meet (the group with no viable site of the
+  kind is named).
 
 Every finding lives here: :func:`diagnose_inputs` works on the arrays of
 :mod:`.inputs` and :mod:`.reduce`; :func:`polygeo.optimise.problem.build_problem`
@@ -27,6 +29,7 @@ import pandas as pd
 
 from polygeo.errors import InfeasibleError
 from polygeo.optimise.inputs import Inputs, limit_minutes, read_inputs, site_xy
+from polygeo.optimise.kinds import quota_conflicts
 from polygeo.optimise.reduce import Reduction, reduce_pairs
 from polygeo.optimise.rules import Rules
 
@@ -71,6 +74,9 @@ class Diagnosis:
         True when the unserved areas become exceptions (``allow_exceptions``).
     notes
         Further information (reductions made, settings used).
+    capital_lower_bound
+        With a ``budget``: a proven lower bound on the capital of any plan that
+        covers everyone (see :mod:`.cover_bound`), else ``None``.
     """
 
     areas_unserved: pd.DataFrame = field(default_factory=lambda: _empty(UNSERVED_COLUMNS))
@@ -78,6 +84,7 @@ class Diagnosis:
     conflicts: list[str] = field(default_factory=list)
     exceptions: bool = False
     notes: list[str] = field(default_factory=list)
+    capital_lower_bound: float | None = None
 
     @property
     def infeasible(self) -> bool:
@@ -152,6 +159,7 @@ class Diagnosis:
             "areas_unserved": records(self.areas_unserved),
             "sites_unviable": records(self.sites_unviable),
             "notes": list(self.notes),
+            "capital_lower_bound": self.capital_lower_bound,
         }
 
     def raise_if_infeasible(self) -> None:
@@ -404,6 +412,8 @@ def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[
             f"but the total population is {total:,.0f}"
         )
     conflicts += _capacity_and_budget_conflicts(inp, red, must)
+    pairs = (inp.pa, inp.ps, red.alive)
+    conflicts += quota_conflicts(inp.quotas, viable, inp.site_ids, why, hi, pairs)
     return conflicts
 
 
@@ -448,6 +458,30 @@ def _capacity_and_budget_conflicts(inp: Inputs, red: Reduction, must: np.ndarray
                 f"over the budget {rules.budget:,.0f}"
             )
     return conflicts
+
+
+def _capital_bound(inp: Inputs, red: Reduction) -> float | None:
+    """With a budget, the least capital of any plan that covers everyone (a bound)."""
+    from polygeo.optimise.cover_bound import cheapest_cover_bound
+
+    if inp.rules.budget is None or not red.viable.any():
+        return None
+    _, must = _must_open_conflicts(inp, red)
+    return cheapest_cover_bound(inp, red, must)
+
+
+def _cover_budget_conflict(inp: Inputs, bound: float | None) -> list[str]:
+    """The budget against the least capital of any plan that covers everyone."""
+    budget = inp.rules.budget
+    if budget is None or bound is None or bound <= budget * (1 + 1e-9) + _TOL:
+        return []
+    with_kinds = ", the hub-kind rules" if inp.quotas else ""
+    return [
+        f"the budget {budget:,.0f} is below the cheapest capital of any plan that covers "
+        f"everyone: at least {bound:,.0f} (every area needs an open hub within its travel "
+        f"limit, each at its site's cheapest option{with_kinds}); raise the budget to "
+        f"{bound:,.0f} or more, or offer cheaper options"
+    ]
 
 
 def _group_notes(inp: Inputs, unserved: pd.DataFrame) -> list[str]:
@@ -496,6 +530,8 @@ def diagnose_inputs(
     areas_unserved, exceptions = _unserved_areas(inp, red, frames, far_times, limit)
     conflicts, notes = _exception_findings(inp, red, areas_unserved, exceptions, far_times)
     conflicts += _rule_conflicts(inp, red, sites_unviable)
+    bound = _capital_bound(inp, red)
+    conflicts += _cover_budget_conflict(inp, bound)
     notes += _group_notes(inp, areas_unserved)
     diagnosis = Diagnosis(
         areas_unserved=areas_unserved,
@@ -503,6 +539,7 @@ def diagnose_inputs(
         conflicts=conflicts,
         exceptions=bool(inp.rules.allow_exceptions),
         notes=notes,
+        capital_lower_bound=bound,
     )
     return diagnosis, exceptions
 

@@ -30,6 +30,7 @@ import numpy as np
 from polygeo.errors import PolygeoError
 from polygeo.optimise.backends import HighsBackend
 from polygeo.optimise.flow import contiguity_formulation
+from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import SolverSettings
@@ -55,6 +56,12 @@ def _open_option(model: Model, v: np.ndarray) -> np.ndarray:
     out = np.full(p.n_sites, -1, dtype=np.int64)
     out[p.opt_site[y]] = y
     return out
+
+
+def _kept_sites(p, choice: np.ndarray, free: np.ndarray, assigned: np.ndarray) -> np.ndarray:
+    """Per area, the site it stays with outside the sub-model (-1: freed or an exception)."""
+    exception = (choice >= 0) & p.pair_exception[np.maximum(choice, 0)]
+    return np.where(free | exception, -1, assigned)
 
 
 def _neighbourhood_model(
@@ -126,6 +133,7 @@ def _neighbourhood_model(
         required=required,
         forced=forced & ~required,
         stats={},
+        quotas=quotas_left(p.quotas, outside, _kept_sites(p, choice, free, assigned_site)),
     )
     sub_model = contiguity_formulation(build_model(sub, linking=model.linking))
     # the current plan of the freed areas, in the sub-model's pairs
