@@ -620,7 +620,10 @@ def solve(
         gap,
         solve_seconds,
     )
-    return make_plan(model, values, info)
+    plan = make_plan(model, values, info)
+    # keep the geometry by reference so that plan.explore() needs no argument
+    plan.areas, plan.sites = areas, sites
+    return plan
 
 
 #: Largest relative gap reported as proven optimal (HiGHS' and CBC's default tolerance).
