@@ -74,6 +74,13 @@ def _keyed_colours(values: pd.Series, palette: list[str]) -> dict[str, str]:
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
+def _all_kinds(hubs: pd.DataFrame, sites: gpd.GeoDataFrame | None) -> pd.Series:
+    kinds = [hubs["kind"]] if len(hubs) else []
+    if sites is not None and "kind" in sites:
+        kinds.append(sites["kind"])
+    return pd.concat(kinds) if kinds else pd.Series([], dtype=str)
+
+
 def _money(value: Any) -> str:
     return "" if value is None or pd.isna(value) else f"£{float(value):,.0f}"
 
@@ -304,7 +311,7 @@ def legend_html(
         )
         + " neighbours never share a colour</div>"
     )
-    rows.append("<div class='pg-head'>hubs by kind (fill)</div>")
+    rows.append("<div class='pg-head'>sites by kind (fill): hubs</div>")
     for kind, colour in style_keys.kinds.items():
         n = int((hubs["kind"].astype(str) == kind).sum())
         rows.append(
@@ -405,7 +412,7 @@ def catchment_map(
     hub_points = hub_layer(hubs, crs)
     tolerance = _tolerance(areas, simplify_m)
     style_keys = MapStyle(
-        kinds=_keyed_colours(hubs["kind"] if len(hubs) else pd.Series([], dtype=str), KIND_COLOURS),
+        kinds=_keyed_colours(_all_kinds(hubs, sites), KIND_COLOURS),
         options=_keyed_colours(
             hubs["option"] if len(hubs) else pd.Series([], dtype=str), OPTION_COLOURS
         ),
@@ -413,7 +420,9 @@ def catchment_map(
     )
     new_map = m is None
     if new_map:
-        m = folium.Map(tiles=tiles, control_scale=True, zoom_snap=0.25)
+        m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
+        if tiles:
+            folium.TileLayer(tiles, name="base map (online only)").add_to(m)
         _inline_leaflet(m, title)
     assigned = areas.merge(
         assignments[["area_id", "site_id", "minutes", "exception"]], on="area_id"

@@ -368,7 +368,11 @@ def _solver(summary: Mapping[str, Any]) -> str:
         ("Proven optimal", _fmt(bool(s.get("optimal")))),
         ("Objective", _fmt(s.get("objective"), 2)),
         ("Bound", _fmt(s.get("bound"), 2)),
-        ("Gap", _pct(s.get("gap")) if s.get("gap") is not None else "–"),
+        (
+            "Gap",
+            (_pct(s.get("gap")) if s.get("gap") is not None else "–")
+            + " (how much better a plan might still exist; 0% = proven best)",
+        ),
         (
             "Build / solve seconds",
             f"{_fmt(s.get('build_seconds'))} / {_fmt(s.get('solve_seconds'))}",
@@ -405,7 +409,8 @@ def _evaluation(summary: Mapping[str, Any]) -> str:
             if isinstance(value, Mapping)
             else value
         )
-        parts.append(_kv_table(rest))
+        if rest:
+            parts.append(_kv_table(rest))
         for name, records in tables.items():
             parts.append(f"<h4>{safe_text(name)}</h4>" + _table(pd.DataFrame(records)))
     return "".join(parts)
@@ -436,7 +441,8 @@ def _catchment_table(hubs: pd.DataFrame, exceptions: pd.Series | None) -> str:
 
 def _hub_table(hubs: pd.DataFrame) -> str:
     money = {"capital_cost": _money}
-    return "<h2>Hubs</h2>" + _table(hubs.sort_values("site_id"), formats=money)
+    whole = {c: (lambda v: _fmt(v, 0)) for c in ("x", "y")}
+    return "<h2>Hubs</h2>" + _table(hubs.sort_values("site_id"), formats=money | whole)
 
 
 _CSS = """
