@@ -299,3 +299,20 @@ def test_report_renders_offline_in_chromium_with_names_as_text(hostile_run, tmp_
         assert browser.console_errors() == []
         shot = browser.screenshot(tmp_path / "report.png", full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_explore_draws_point_areas_and_says_when_no_geometry_is_kept():
+    import geopandas as gpd
+
+    from polygeo.optimise import Rules, solve
+    from polygeo.optimise.synthetic import grid_instance
+
+    areas, sites, table = grid_instance(4, 4)
+    plan = solve(areas, sites, table, Rules(min_population=areas["population"].sum() / 4))
+    assert plan.areas is areas and plan.sites is sites
+    points = areas.assign(geometry=gpd.points_from_xy(areas["origin_x"], areas["origin_y"]))
+    page = plan.explore(areas=points).get_root().render()
+    assert page.count("pg-catchment") >= 1 and "polygeo-legend" in page
+    plan.areas = None
+    with pytest.raises(ValueError, match=r"keeps no area geometry: pass the areas"):
+        plan.explore()
