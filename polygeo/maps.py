@@ -311,11 +311,12 @@ def legend_html(
         )
         + " neighbours never share a colour</div>"
     )
-    rows.append("<div class='pg-head'>sites by kind (fill): hubs</div>")
+    rows.append("<div class='pg-head'>hubs by kind (fill)</div>")
     for kind, colour in style_keys.kinds.items():
         n = int((hubs["kind"].astype(str) == kind).sum())
         rows.append(
-            f"<div><i class='pg-dot' style='background:{colour}'></i>{safe_text(kind)} ({n})</div>"
+            f"<div><i class='pg-dot' style='background:{colour}'></i>{safe_text(kind)}: "
+            f"{n} hub{'' if n == 1 else 's'}</div>"
         )
     rows.append("<div class='pg-head'>capital option (ring)</div>")
     for option, colour in style_keys.options.items():

@@ -95,6 +95,7 @@ def write_plan(
     map_html: bool = True,
     report_html: bool = True,
     geoparquet: bool = False,
+    timetable: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write a plan's files into ``folder`` (and nowhere else).
 
@@ -111,7 +112,8 @@ def write_plan(
       (candidates, ``chosen``), in the CRS ``summary.json`` names (when the areas
       have polygons); with ``geoparquet`` also ``<layer>.parquet``
     - ``map.html``: a self-contained interactive map
-    - ``report.html``: a self-contained report
+    - ``report.html``: a self-contained report; its Timetable section shows ``timetable``
+      when given, else ``timetable.csv`` when the folder already holds one
 
     Returns
     -------
@@ -162,6 +164,7 @@ def write_plan(
             plan.hubs,
             assignments,
             layers["catchments"],
+            timetable=timetable,
             timetable_path=folder / "timetable.csv",
         )
     return files
@@ -225,11 +228,11 @@ def write_report(
     assignments: pd.DataFrame,
     catchments: Any = None,
     *,
+    timetable: pd.DataFrame | None = None,
     timetable_path: Path | None = None,
 ) -> Path:
-    """Write ``report.html``; a ``timetable.csv`` beside it adds the timetable section."""
-    timetable = None
-    if timetable_path is not None and timetable_path.exists():
+    """Write ``report.html``; ``timetable`` (or an existing ``timetable_path``) adds a section."""
+    if timetable is None and timetable_path is not None and timetable_path.exists():
         timetable = pd.read_csv(timetable_path)
     colours = (
         [catchment_colour(i) for i in range(int(catchments["colour"].max()) + 1)]

@@ -56,7 +56,7 @@ def _money(value: Any) -> str:
 def _table(frame: pd.DataFrame, *, formats: Mapping[str, Any] | None = None) -> str:
     """An HTML table of ``frame`` (every header and cell escaped)."""
     formats = formats or {}
-    head = "".join(f"<th>{safe_text(c)}</th>" for c in frame.columns)
+    head = "".join(f"<th>{safe_text(str(c).replace('_', ' '))}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = []
@@ -368,11 +368,7 @@ def _solver(summary: Mapping[str, Any]) -> str:
         ("Proven optimal", _fmt(bool(s.get("optimal")))),
         ("Objective", _fmt(s.get("objective"), 2)),
         ("Bound", _fmt(s.get("bound"), 2)),
-        (
-            "Gap",
-            (_pct(s.get("gap")) if s.get("gap") is not None else "–")
-            + " (how much better a plan might still exist; 0% = proven best)",
-        ),
+        ("Gap", _gap_text(s.get("gap"))),
         (
             "Build / solve seconds",
             f"{_fmt(s.get('build_seconds'))} / {_fmt(s.get('solve_seconds'))}",
@@ -380,6 +376,14 @@ def _solver(summary: Mapping[str, Any]) -> str:
         ("Independent checker", verdict),
     ]
     return "<h2>Solver and check</h2>" + _pairs(rows)
+
+
+def _gap_text(gap: Any) -> str:
+    if gap is None:
+        return "–"
+    if float(gap) >= 0.999:
+        return "no useful bound was proven in the time given (the plan is valid, not proven best)"
+    return f"{_pct(gap)}: a plan at most this much better might exist (0% = proven best)"
 
 
 def _rules_inputs(summary: Mapping[str, Any]) -> str:

@@ -101,7 +101,7 @@ def test_map_legend_states_the_plans_figures(hostile_run):
     assert f"{len(hubs):,} polysystems, {pops.min():,.0f} to {pops.max():,.0f} people" in legend
     assert "minimum per polysystem: 20,000 (all above it)" in legend
     for kind, count in hubs["kind"].value_counts().items():
-        assert f"{html.escape(kind)} ({count})</div>" in legend
+        assert f"{html.escape(kind)}: {count} hub{'' if count == 1 else 's'}</div>" in legend
     for option, group in hubs.groupby("option"):
         assert f"{option} ({len(group)}, £{group['capital_cost'].sum():,.0f})" in legend
     # each hub's escaped name is in the page (inside the GeoJSON: < > & are \u-escaped)
