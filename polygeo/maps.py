@@ -47,6 +47,9 @@ OPTION_COLOURS = ["#222222", "#e41a1c", "#377eb8", "#ff7f00", "#984ea3", "#4daf4
 BAND_COLOURS = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c"]
 BAND_MINUTES = 5.0
 TILES = "OpenStreetMap"
+# panes keep layers in a fixed order whichever is switched on last: catchments (400),
+# areas by travel time, exception areas, then hub and site markers (Leaflet's 600)
+AREA_PANE, EXCEPTION_PANE = "pg-areas", "pg-exceptions"
 
 
 @dataclass
@@ -190,6 +193,7 @@ def _hubs_layer(hubs: gpd.GeoDataFrame, style_keys: MapStyle) -> Any:
             "fillOpacity": 0.95,
             "radius": 7,
             "className": "pg-hub",
+            "pane": "markerPane",
         }
 
     return _geojson(
@@ -219,6 +223,7 @@ def _sites_layer(sites: gpd.GeoDataFrame, style_keys: MapStyle) -> Any:
             "fillOpacity": 0.7,
             "radius": 3,
             "className": "pg-site",
+            "pane": "markerPane",
         }
 
     return _geojson(
@@ -259,6 +264,7 @@ def _areas_layer(areas: gpd.GeoDataFrame, tolerance: float, exceptions: bool) ->
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         if exceptions:
             return {
+                "pane": EXCEPTION_PANE,
                 "color": "#c00000",
                 "weight": 3,
                 "fillColor": "#c00000",
@@ -266,6 +272,7 @@ def _areas_layer(areas: gpd.GeoDataFrame, tolerance: float, exceptions: bool) ->
                 "className": "pg-exception",
             }
         return {
+            "pane": AREA_PANE,
             "fillColor": feature["properties"]["fill"],
             "color": "#888888",
             "weight": 0.3 if polygons else 0,
@@ -425,6 +432,8 @@ def catchment_map(
         if tiles:
             folium.TileLayer(tiles, name="base map (online only)").add_to(m)
         _inline_leaflet(m, title)
+    folium.map.CustomPane(AREA_PANE, z_index=410, pointer_events=True).add_to(m)
+    folium.map.CustomPane(EXCEPTION_PANE, z_index=420, pointer_events=True).add_to(m)
     assigned = areas.merge(
         assignments[["area_id", "site_id", "minutes", "exception"]], on="area_id"
     )
