@@ -462,7 +462,8 @@ def catchment_map(
         m.get_root().html.add_child(Element(legend), name="legend")
         folium.LayerControl(collapsed=False).add_to(m)
         west, south, east, north = areas.to_crs("EPSG:4326").total_bounds
-        m.fit_bounds([[south, west], [north, east]])
+        # leave room on the right for the legend and the layer control
+        m.fit_bounds([[south, west], [north, east]], padding_bottom_right=(300, 10))
     return m
 
 

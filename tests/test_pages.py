@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from browser import Browser, missing_browser
+from browser import Browser, skip_browser
 from typer.testing import CliRunner
 
 from polygeo.cli import app
@@ -227,7 +227,7 @@ def test_explore_needs_no_argument_and_adds_to_a_given_map(hostile_run):
 
 
 # -- in the browser ---------------------------------------------------------------------
-needs_browser = pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser()))
+needs_browser = pytest.mark.skipif(skip_browser() is not None, reason=str(skip_browser()))
 
 
 @pytest.mark.browser

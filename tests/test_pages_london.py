@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser import Browser, missing_browser
+from browser import Browser, skip_browser
 
 from polygeo.pipeline import run_scenario
 from polygeo.scenario import load_scenario
@@ -54,7 +54,7 @@ def test_london_pages_state_the_plan(london_run):
 @pytest.mark.shared_data
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser()))
+@pytest.mark.skipif(skip_browser() is not None, reason=str(skip_browser()))
 def test_london_map_renders_offline_with_a_polygon_per_catchment(london_run, tmp_path):
     out, result = london_run
     n_hubs = len(result.plan.hubs)
