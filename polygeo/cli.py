@@ -253,6 +253,12 @@ def report(
         raise _fail(exc) from None
     for role, path in files.items():
         typer.echo(f"  {role:12s} {path}")
+    if map_html and "map" not in files:
+        typer.echo(
+            f"map.html not rebuilt: {output_dir} has no catchments.gpkg "
+            "(run with [output] geodata = true)",
+            err=True,
+        )
 
 
 @app.command()

@@ -204,6 +204,13 @@ def test_polygeo_report_rebuilds_pages_with_evaluation_and_timetable(hostile_run
     assert (folder / "map.html").stat().st_size > 100_000
     assert (folder / "map.html").read_text().count("pg-catchment") >= 1
 
+    (folder / "catchments.gpkg").unlink()
+    (folder / "map.html").unlink()
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0
+    assert "map.html not rebuilt: " in result.output and "has no catchments.gpkg" in result.output
+    assert not (folder / "map.html").exists() and (folder / "report.html").exists()
+
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
     assert bad.exit_code == 2
     assert "not a polygeo output folder, it lacks summary.json, hubs.csv" in bad.output
