@@ -264,6 +264,30 @@ def _print_result(result) -> None:
 
 
 @app.command()
+def report(
+    output_dir: Annotated[
+        Path, typer.Argument(help="A folder that `polygeo run` wrote.", show_default=False)
+    ],
+    map_html: Annotated[bool, typer.Option("--map/--no-map", help="Rebuild map.html too.")] = True,
+) -> None:
+    """Rebuild report.html (and map.html) from an output folder's files."""
+    from polygeo.outputs import rebuild_pages
+
+    try:
+        files = rebuild_pages(output_dir, map_html=map_html)
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    for role, path in files.items():
+        typer.echo(f"  {role:12s} {path}")
+    if map_html and "map" not in files:
+        typer.echo(
+            f"map.html not rebuilt: {output_dir} has no catchments.gpkg "
+            "(run with [output] geodata = true)",
+            err=True,
+        )
+
+
+@app.command()
 def demo(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the demo inputs and results.")
@@ -288,6 +312,9 @@ def demo(
     if report is not None:
         typer.echo(report.format_text())
     _print_result(result)
+    for role, what in (("map", "the map"), ("report", "the report")):
+        if role in result.files:
+            typer.echo(f"open {what}: {result.files[role].resolve()}")
     if result.violations:
         raise typer.Exit(1)
 

@@ -13,7 +13,11 @@ from typing import Any
 import pandas as pd
 
 from polygeo.csv_safe import spreadsheet_safe
+from polygeo.errors import InputError
+from polygeo.geodata import is_polygonal, plan_layers
+from polygeo.maps import catchment_colour, catchment_map, map_page
 from polygeo.plan import ASSIGNMENT_COLUMNS, HUB_COLUMNS, _jsonable
+from polygeo.report import render_report
 
 # the public contract of assignments.csv and hubs.csv lives with the Plan
 
@@ -91,22 +95,31 @@ def write_plan(
     travel: dict[str, Any] | None = None,
     geodata: bool = True,
     map_html: bool = True,
+    report_html: bool = True,
+    geoparquet: bool = False,
+    timetable: pd.DataFrame | None = None,
     extra_summary: dict[str, Any] | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Path]:
-    """Write a plan's files into ``folder``.
+    """Write a plan's files into ``folder`` (and nowhere else).
 
     Files (names and columns are a public contract):
 
-    - ``assignments.csv``: ``area_id, site_id, minutes, exception`` (+ ``population``, ``group``)
+    - ``assignments.csv``: ``area_id, site_id, minutes, exception`` (+ ``population``, ``group``
+      and a ``*decile*`` column when the areas carry one)
     - ``hubs.csv``: ``site_id, name, kind, option, capital_cost, x, y, population, areas,
       mean_minutes, max_minutes`` (x/y in the output CRS)
     - ``summary.json``: rules, solver, coverage, hub population, minutes, capital, CRS,
       and the independent checker's verdict
-    - ``catchments.gpkg``: layers ``areas``, ``catchments`` (dissolved), ``hubs``
-      (when the areas have polygons)
-    - ``map.html``: an interactive folium map
+    - ``catchments.gpkg``: layers ``areas``, ``catchments`` (dissolved, with the hub's
+      name, kind, option, capital cost, mean / max minutes), ``hubs``, ``sites``
+      (candidates, ``chosen``), in the CRS ``summary.json`` names (when the areas
+      have polygons); with ``geoparquet`` also ``<layer>.parquet``
+    - ``map.html``: a self-contained interactive map
     - ``<name>.csv`` for every frame in ``tables`` (e.g. ``timetable.csv``)
+    - ``report.html``: a self-contained report; its Timetable section shows ``timetable``
+      (or ``tables["timetable"]``) when given, else ``timetable.csv`` when the folder
+      already holds one
 
     ``extra_summary`` blocks (``evaluation``, ``timetable``...) join ``summary.json``.
 
@@ -115,80 +128,193 @@ def write_plan(
     dict
         File role -> path.
     """
-    import geopandas as gpd
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
+    crs = plan.crs or areas.crs
 
-    assignments = plan.assignments.copy()
-    extra = areas[["area_id", "population"] + (["group"] if "group" in areas else [])]
-    assignments = assignments.merge(extra, on="area_id", how="left")
+    extra = ["area_id", "population"] + (["group"] if "group" in areas else [])
+    extra += [c for c in areas.columns if "decile" in str(c).lower() and c not in extra]
+    assignments = plan.assignments.merge(areas[extra], on="area_id", how="left")
     files["assignments"] = write_csv(folder / "assignments.csv", assignments, ASSIGNMENT_COLUMNS)
     files["hubs"] = write_csv(folder / "hubs.csv", plan.hubs, HUB_COLUMNS)
     for name, frame in (tables or {}).items():
         files[name] = write_csv(folder / f"{name}.csv", frame)
 
+    summary = _summary(plan, areas, sites, scenario, violations, travel, crs)
+    summary.update(_jsonable(extra_summary or {}))
+    if timetable is None:
+        timetable = (tables or {}).get("timetable")
+    layers = plan_layers(plan.assignments, plan.hubs, areas, sites, crs=crs)
+    if geodata and is_polygonal(areas):
+        files["geodata"] = write_layers(folder / "catchments.gpkg", layers)
+    if geoparquet:
+        for name, layer in layers.items():
+            files[f"geoparquet_{name}"] = write_atomic(
+                folder / f"{name}.parquet", lambda tmp, layer=layer: layer.to_parquet(tmp)
+            )
+    title = summary.get("scenario")
+    min_population = getattr(plan.rules, "min_population", None)
+    if map_html:
+        files["map"] = write_map(
+            folder / "map.html",
+            plan.assignments,
+            plan.hubs,
+            areas,
+            sites,
+            crs=crs,
+            title=title,
+            min_population=min_population,
+        )
+    summary["files"] = {k: p.name for k, p in files.items()} | {"summary": "summary.json"}
+    if report_html:
+        summary["files"]["report"] = "report.html"
+    files["summary"] = write_json(folder / "summary.json", summary)
+    if report_html:
+        files["report"] = write_report(
+            folder / "report.html",
+            summary,
+            plan.hubs,
+            assignments,
+            layers["catchments"],
+            timetable=timetable,
+            timetable_path=folder / "timetable.csv",
+        )
+    return files
+
+
+def _summary(
+    plan: Any,
+    areas: Any,
+    sites: Any,
+    scenario: Any,
+    violations: list[Any] | None,
+    travel: dict[str, Any] | None,
+    crs: Any,
+) -> dict[str, Any]:
     summary = dict(plan.summary())
     if scenario is not None:
         summary = {"scenario": scenario.name, **summary}
+    summary["crs"] = str(crs) if crs is not None else None
     if travel is not None:
         summary["travel"] = {k: v for k, v in travel.items() if not isinstance(v, dict | list)}
     summary["inputs"] = {
         "areas": int(len(areas)),
         "population": _whole(float(areas["population"].sum())),
-        "sites": int(len(sites)),
+        "sites": int(len(sites)) if sites is not None else 0,
     }
-    summary.update(_jsonable(extra_summary or {}))
     if violations is not None:
         summary["check"] = {
             "valid": not violations,
             "violations": [getattr(v, "message", str(v)) for v in violations],
         }
-
-    geometry_types = set(areas.geometry.geom_type.unique())
-    if geodata and geometry_types <= {"Polygon", "MultiPolygon"}:
-        layers = catchment_layers(plan, areas, sites)
-        path = folder / "catchments.gpkg"
-
-        def _write_gpkg(tmp: Path) -> None:
-            for name, layer in layers.items():
-                assert isinstance(layer, gpd.GeoDataFrame)
-                layer.to_file(tmp, driver="GPKG", layer=name)
-
-        files["geodata"] = write_atomic(path, _write_gpkg)
-    if map_html:
-        from polygeo.maps import plan_map
-
-        m = plan_map(plan, areas, sites)
-        files["map"] = write_atomic(folder / "map.html", lambda tmp: m.save(str(tmp)))
-    summary["files"] = {k: p.name for k, p in files.items()} | {"summary": "summary.json"}
-    files["summary"] = write_json(folder / "summary.json", summary)
-    return files
+    return summary
 
 
-def catchment_layers(plan: Any, areas: Any, sites: Any) -> dict[str, Any]:
-    """GeoDataFrames of the assigned areas, dissolved catchments and hub points."""
+def write_layers(path: str | Path, layers: dict[str, Any]) -> Path:
+    """Write GeoDataFrames as the layers of one GeoPackage, atomically."""
+
+    def _write_gpkg(tmp: Path) -> None:
+        for name, layer in layers.items():
+            layer.to_file(tmp, driver="GPKG", layer=name)
+
+    return write_atomic(path, _write_gpkg)
+
+
+def write_map(
+    path: str | Path,
+    assignments: pd.DataFrame,
+    hubs: pd.DataFrame,
+    areas: Any,
+    sites: Any,
+    **kwargs: Any,
+) -> Path:
+    """Write the self-contained ``map.html`` (see :func:`polygeo.maps.catchment_map`)."""
+    m = catchment_map(assignments, hubs, areas, sites, **kwargs)
+    return write_text(path, map_page(m))
+
+
+def write_report(
+    path: str | Path,
+    summary: dict[str, Any],
+    hubs: pd.DataFrame,
+    assignments: pd.DataFrame,
+    catchments: Any = None,
+    *,
+    timetable: pd.DataFrame | None = None,
+    timetable_path: Path | None = None,
+) -> Path:
+    """Write ``report.html``; ``timetable`` (or an existing ``timetable_path``) adds a section."""
+    if timetable is None and timetable_path is not None and timetable_path.exists():
+        timetable = pd.read_csv(timetable_path)
+    colours = (
+        [catchment_colour(i) for i in range(int(catchments["colour"].max()) + 1)]
+        if (catchments is not None and len(catchments))
+        else None
+    )
+    page = render_report(
+        summary, hubs, assignments, catchments=catchments, timetable=timetable, colours=colours
+    )
+    return write_text(path, page)
+
+
+def rebuild_pages(folder: str | Path, *, map_html: bool = True) -> dict[str, Path]:
+    """Rebuild ``report.html`` (and ``map.html``) from the files of an output folder.
+
+    Reads ``summary.json``, ``hubs.csv``, ``assignments.csv``, ``catchments.gpkg``
+    (for the maps) and ``timetable.csv`` when present; writes only into ``folder``.
+
+    Raises
+    ------
+    InputError
+        When the folder lacks a file the report needs.
+    """
     import geopandas as gpd
 
-    assigned = areas.merge(plan.assignments, on="area_id", how="left")
-    assigned = gpd.GeoDataFrame(assigned, geometry="geometry", crs=areas.crs)
-    keep = [
-        c
-        for c in ["area_id", "population", "group", "site_id", "minutes", "exception"]
-        if c in assigned.columns
-    ]
-    area_layer = assigned[keep + ["geometry"]]
-    catchments = (
-        area_layer.dissolve(by="site_id", aggfunc={"population": "sum", "area_id": "count"})
-        .rename(columns={"area_id": "areas"})
-        .reset_index()
+    folder = Path(folder)
+    needed = ["summary.json", "hubs.csv", "assignments.csv"]
+    missing = [name for name in needed if not (folder / name).is_file()]
+    if missing:
+        raise InputError(
+            f"{folder}: not a polygeo output folder, it lacks {', '.join(missing)}. "
+            "Give the folder that `polygeo run` wrote."
+        )
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    hubs = pd.read_csv(
+        folder / "hubs.csv", dtype={"site_id": str, "name": str, "kind": str, "option": str}
     )
-    hubs = plan.hubs.copy()
-    hub_layer = gpd.GeoDataFrame(
-        hubs, geometry=gpd.points_from_xy(hubs["x"], hubs["y"]), crs=areas.crs
+    assignments = pd.read_csv(folder / "assignments.csv", dtype={"area_id": str, "site_id": str})
+    files: dict[str, Path] = {}
+    catchments = None
+    gpkg = folder / "catchments.gpkg"
+    if gpkg.is_file():
+        areas = gpd.read_file(gpkg, layer="areas")
+        areas["area_id"] = areas["area_id"].astype(str)
+        sites = None
+        if "sites" in set(gpd.list_layers(gpkg)["name"]):
+            sites = gpd.read_file(gpkg, layer="sites")
+        catchments = gpd.read_file(gpkg, layer="catchments")
+        if map_html:
+            rules = summary.get("rules") or {}
+            files["map"] = write_map(
+                folder / "map.html",
+                assignments,
+                hubs,
+                areas.drop(columns=["site_id", "minutes", "exception"], errors="ignore"),
+                sites,
+                crs=summary.get("crs"),
+                title=summary.get("scenario"),
+                min_population=rules.get("min_population"),
+            )
+    files["report"] = write_report(
+        folder / "report.html",
+        summary,
+        hubs,
+        assignments,
+        catchments,
+        timetable_path=folder / "timetable.csv",
     )
-    return {"areas": area_layer, "catchments": catchments, "hubs": hub_layer}
+    return files
 
 
 def _whole(value: float) -> float | int:

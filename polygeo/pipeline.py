@@ -290,6 +290,8 @@ def run_scenario(
             travel=scenario.travel,
             geodata=scenario.output.get("geodata", True),
             map_html=scenario.output.get("map", True),
+            report_html=scenario.output.get("report", True),
+            geoparquet=scenario.output.get("geoparquet", False),
             extra_summary=result.appraisal.summary,
             tables=result.appraisal.tables,
         )

@@ -92,6 +92,9 @@ class Plan:
         Problem and model sizes, reductions.
     diagnosis
         The pre-solve :class:`~polygeo.optimise.diagnose.Diagnosis`.
+    areas, sites
+        The areas and candidate sites (GeoDataFrames) the plan was made from, kept by
+        reference so that :meth:`explore` needs no argument; None when unknown.
     """
 
     assignments: pd.DataFrame
@@ -103,6 +106,8 @@ class Plan:
     population: pd.Series | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     diagnosis: Any = None
+    areas: Any = field(default=None, repr=False, compare=False)
+    sites: Any = field(default=None, repr=False, compare=False)
 
     # -- metrics ---------------------------------------------------------------------------
     def _area_population(self) -> pd.Series:
@@ -197,11 +202,24 @@ class Plan:
         }
         return _jsonable(out)
 
-    def explore(self, areas: Any, sites: Any = None, **kwargs: Any) -> Any:
-        """An interactive folium map of the plan (see :func:`polygeo.maps.plan_map`)."""
+    def explore(self, m: Any = None, **kwargs: Any) -> Any:
+        """An interactive folium map of the plan, as ``GeoDataFrame.explore`` draws a frame.
+
+        Parameters
+        ----------
+        m
+            A ``folium.Map`` to add the plan's layers to; a new map when None.
+        **kwargs
+            ``areas`` / ``sites`` to draw instead of ``plan.areas`` / ``plan.sites``, and the
+            keywords of :func:`polygeo.maps.catchment_map` (``title``, ``simplify_m``, ...).
+
+        Returns
+        -------
+        folium.Map
+        """
         from polygeo.maps import plan_map
 
-        return plan_map(self, areas, sites, **kwargs)
+        return plan_map(self, m=m, **kwargs)
 
     def __repr__(self) -> str:
         s = self.solver

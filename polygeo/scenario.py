@@ -124,6 +124,8 @@ _OUTPUT: _Spec = {
     "dir": ((str,), False),
     "map": ((bool,), False),
     "geodata": ((bool,), False),
+    "geoparquet": ((bool,), False),
+    "report": ((bool,), False),
 }
 
 

@@ -181,7 +181,7 @@ def solve(
     model = formulate(problem, linking=linking)
     if pmedian and radius_applies(problem, settings):
         values, info = solve_radius(model, settings, time.perf_counter() - t0)
-        return make_plan(model, values, info)
+        return _with_geometry(make_plan(model, values, info), areas, sites)
     build_seconds = time.perf_counter() - t0
     log.info(
         "model: %d columns, %d rows, %d nonzeros; built in %.2f s (%s)",
@@ -251,7 +251,13 @@ def solve(
         info["gap"],
         info["solve_seconds"],
     )
-    return make_plan(plan_model, values, info)
+    return _with_geometry(make_plan(plan_model, values, info), areas, sites)
+
+
+def _with_geometry(plan: Plan, areas: pd.DataFrame, sites: pd.DataFrame) -> Plan:
+    """Keep the inputs by reference, so that ``plan.explore()`` needs no argument."""
+    plan.areas, plan.sites = areas, sites
+    return plan
 
 
 def _settings(solver: SolverSettings | str | None) -> SolverSettings:
