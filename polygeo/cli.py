@@ -77,12 +77,14 @@ def validate(
     scenario: ScenarioArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Read and check a scenario's areas and sites; report errors and warnings."""
+    """Check a scenario file (every table and key), then read and check its areas and sites."""
     from polygeo.pipeline import load_inputs
-    from polygeo.scenario import load_scenario
+    from polygeo.scenario import check_settings, load_scenario
 
     try:
-        inputs = load_inputs(load_scenario(scenario))
+        scn = load_scenario(scenario)
+        check_settings(scn)
+        inputs = load_inputs(scn)
     except PolygeoError as exc:
         if as_json:
             typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
