@@ -170,6 +170,8 @@ def run_scenario(
     out_dir: str | Path | None = None,
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
+    inputs: Inputs | None = None,
+    travel: tuple[Any, Any, pd.DataFrame] | None = None,
 ) -> RunResult:
     """Run a scenario end to end and write its outputs.
 
@@ -183,6 +185,10 @@ def run_scenario(
         Show progress bars on long work.
     overrides
         ``[solver]`` keys given on the command line (e.g. ``time_limit``).
+    inputs, travel
+        Already loaded inputs and ``(provider, limit, table)`` from :func:`travel_table`
+        for this scenario's areas, sites and ``[travel]`` (a sweep shares them between
+        variants); loaded here when ``None``.
 
     Returns
     -------
@@ -197,12 +203,14 @@ def run_scenario(
     solver = SolverSettings.from_dict(
         {**scenario.solver, **(overrides or {})}, source=f"{scenario.source} [solver]"
     )
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario) if inputs is None else inputs
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
     options = options_from_settings(scenario.options, sites) if scenario.options else None
-    provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
+    if travel is None:
+        travel = travel_table(scenario, areas, sites, progress=progress)
+    provider, limit, table = travel
     adjacency = None
     if rules.contiguous:
         from polygeo.optimise import adjacency_from_polygons

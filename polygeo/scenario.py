@@ -143,6 +143,8 @@ def check_settings(scenario: Scenario) -> None:
             read(getattr(scenario, table), source=f"[{table}]")
         except InputError as exc:
             problems.append(str(exc))
+    if len(problems) == 1:
+        raise InputError(f"{scenario.source} {problems[0]}")
     if problems:
         raise InputError(f"{scenario.source}:\n  " + "\n  ".join(problems))
 

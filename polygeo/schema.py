@@ -100,13 +100,18 @@ class Key:
 
 @dataclass(frozen=True)
 class Table:
-    """A table of a file (``""``: the top level); ``array`` for ``[[name]]`` tables."""
+    """A table of a file (``""``: the top level); ``array`` for ``[[name]]`` tables.
+
+    ``extra_keys``: keys beyond ``keys`` are allowed (a sweep's dotted keys, checked
+    against the scenario schema separately).
+    """
 
     name: str
     keys: tuple[Key, ...]
     help: str = ""
     array: bool = False
     required: bool = False
+    extra_keys: bool = False
     by_name: dict[str, Key] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -414,11 +419,13 @@ SWEEP: tuple[Table, ...] = (
         ),
     ),
     Table("grid", (), help='"table.key" = [values]: every combination is a variant'),
+    Table("set", (), help='"table.key" = value: applied to every variant (not compared)'),
     Table(
         "variant",
         (_k("name", "string", "the variant's name (its output folder)", required=True),),
         help='a named variant: name plus "table.key" = value lines',
         array=True,
+        extra_keys=True,
     ),
     Table(
         "output",
@@ -475,11 +482,20 @@ class _Checker:
     def add(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
 
-    def table(self, data: Mapping[str, Any], keys: Mapping[str, Key], where: str) -> None:
+    def table(
+        self,
+        data: Mapping[str, Any],
+        keys: Mapping[str, Key],
+        where: str,
+        *,
+        extra_keys: bool = False,
+    ) -> None:
         suggested = set()
         for name, value in data.items():
             key = keys.get(str(name))
             label = f"{where}{name}" if where.endswith(".") else f"{where} {name}".strip()
+            if key is None and extra_keys:
+                continue
             if key is None:
                 hint = did_you_mean(str(name), list(keys))
                 suggested.add(hint.partition("'")[2].rpartition("'")[0])
@@ -564,7 +580,7 @@ class _Checker:
                 self.add(table.title, f"must be an array of tables: write {table.title} blocks.")
                 return
             for n, item in enumerate(value, start=1):
-                self.table(item, table.by_name, f"{table.title} #{n}")
+                self.table(item, table.by_name, f"{table.title} #{n}", extra_keys=table.extra_keys)
         elif not isinstance(value, Mapping):
             self.add(table.title, f"must be a table: write {table.title} on its own line.")
         elif table.keys:
