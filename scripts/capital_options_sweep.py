@@ -15,7 +15,10 @@ Usage (from the repository root, with ../shared/data beside it)::
 Time-limited MIP solves are not deterministic (the start plan, the neighbourhood
 search and HiGHS all stop on the clock), so the comparison reports exactly what
 equals what: variants proven optimal must have equal objectives (to HiGHS' 1e-4
-relative gap); the others must agree within the gaps they report.
+relative gap); the others must agree within the gaps they report. With
+``--node-limit N`` (and travel limits small enough that the neighbourhood search,
+which runs on the clock above 20,000 pairs, stays off) every solve stops on a
+deterministic rule and the sweep's plans must equal the one-by-one plans exactly.
 """
 
 from __future__ import annotations
@@ -49,19 +52,28 @@ MIN_POPULATION = [40_000, 50_000]
 LIMIT_MINUTES = [15, 20]
 
 
-def sweep_text(base: Path, out: Path, time_limit: float) -> str:
-    """The sweep file: 2 x 2 x 3 = 12 variants."""
+def sweep_text(
+    base: Path, out: Path, time_limit: float, limits: list[float], node_limit: int | None
+) -> str:
+    """The sweep file: 2 minimum populations x 2 travel limits x 3 option sets = 12 variants.
+
+    With ``node_limit`` the solver stops after that many branch-and-bound nodes (a
+    deterministic limit, HiGHS ``mip_max_nodes``) and ``time_limit`` is only a safety net.
+    """
     from polygeo.sweep import to_toml
 
+    common: dict = {"solver.time_limit": time_limit, "output.map": False}
+    if node_limit is not None:
+        common["solver.extra"] = {"mip_max_nodes": node_limit}
     data = {
         "name": "London capital options: min population x travel limit x option set",
         "base": str(base),
         "grid": {
             "rules.min_population": MIN_POPULATION,
-            "travel.limit_minutes": LIMIT_MINUTES,
+            "travel.limit_minutes": limits,
             "options": OPTION_SETS,
         },
-        "set": {"solver.time_limit": time_limit, "output.map": False},
+        "set": common,
         "output": {"dir": str(out / "sweep")},
     }
     return to_toml(data)
@@ -123,6 +135,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for everything")
     parser.add_argument("--base", type=Path, default=BASE, help="the base scenario")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per variant")
+    parser.add_argument("--limits", type=int, nargs=2, default=LIMIT_MINUTES)
+    parser.add_argument("--node-limit", type=int, help="stop each solve after N nodes")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--verify", action="store_true", help="run each variant alone too")
     parser.add_argument("--rerun", action="store_true", help="run the sweep a second time")
@@ -134,7 +148,10 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     sweep_file = args.out / "london-options.sweep.toml"
-    sweep_file.write_text(sweep_text(args.base.resolve(), args.out.resolve(), args.time_limit))
+    text = sweep_text(
+        args.base.resolve(), args.out.resolve(), args.time_limit, args.limits, args.node_limit
+    )
+    sweep_file.write_text(text)
     sweep = load_sweep(sweep_file)
     print(f"{len(sweep.variants)} variants, {args.workers} workers -> {sweep.out_dir}")
     start = time.perf_counter()
