@@ -91,12 +91,20 @@ def validate(
     scenario: ScenarioArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Read and check a scenario's areas and sites; report errors and warnings."""
-    from polygeo.pipeline import load_inputs
-    from polygeo.scenario import load_scenario
+    """Check a scenario file (every table and key), then read and check its areas and sites.
 
+    Given a sweep file, check it and every variant's scenario.
+    """
+    from polygeo.pipeline import load_inputs
+    from polygeo.scenario import check_settings, load_scenario
+
+    if _is_sweep_file(scenario):
+        _validate_sweep(scenario)
+        return
     try:
-        inputs = load_inputs(load_scenario(scenario))
+        scn = load_scenario(scenario)
+        check_settings(scn)
+        inputs = load_inputs(scn)
     except PolygeoError as exc:
         if as_json:
             typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
@@ -107,6 +115,81 @@ def validate(
     else:
         typer.echo(report.format_text())
     if not report.ok:
+        raise typer.Exit(1)
+
+
+def _is_sweep_file(path: Path) -> bool:
+    import tomllib
+
+    try:
+        return "base" in tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+
+
+def _validate_sweep(path: Path) -> None:
+    from polygeo.sweep import load_sweep
+
+    try:
+        sweep = load_sweep(path)
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    bad = [v for v in sweep.variants if v.problem]
+    typer.echo(f"{path.name}: {len(sweep.variants)} variants, {len(bad)} with problems")
+    for variant in bad:
+        typer.echo(f"variant {variant.name}: {variant.problem}", err=True)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="The sweep file (TOML).", show_default=False)],
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes of the local Dask cluster (default: the cores)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on an existing Dask cluster: its scheduler, tcp://host:port."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Run finished variants again.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Run the variants of a sweep on Dask and compare them (comparison.csv / .html).
+
+    Exit status 0 when every variant ran and its plan passed the check, 1 when some
+    failed (each row says why), 2 when the sweep file is wrong, 130 after Ctrl-C.
+    """
+    from polygeo.comparison import short_message
+    from polygeo.sweep import load_sweep
+    from polygeo.sweep_run import run_sweep
+
+    _setup_logging(quiet)
+    try:
+        plan = load_sweep(sweep_file)
+        for variant in plan.variants:
+            if variant.problem:
+                typer.echo(f"variant {variant.name} cannot run: {variant.problem}", err=True)
+        typer.echo(f"{len(plan.variants)} variants; output in {plan.out_dir}")
+        result = run_sweep(
+            plan, workers=workers, scheduler=scheduler, progress=progress, force=force
+        )
+    except PolygeoError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"{len(result.rows)} variants: {result.ran} ran, {result.skipped} already finished, "
+        f"{len(result.failed)} failed or not run"
+    )
+    for row in result.failed:
+        typer.echo(f"  {row['name']}: {row['status']}: {short_message(row['message'])}", err=True)
+    for role, path in result.files.items():
+        typer.echo(f"  {role:12s} {path}")
+    if result.interrupted:
+        typer.echo("interrupted: finished variants are kept; rerun to continue", err=True)
+        raise typer.Exit(130)
+    if result.failed:
         raise typer.Exit(1)
 
 

@@ -242,6 +242,8 @@ def run_scenario(
     progress: bool = True,
     overrides: dict[str, Any] | None = None,
     overwrite: bool = False,
+    inputs: Inputs | None = None,
+    travel: tuple[Any, Any, pd.DataFrame] | None = None,
 ) -> RunResult:
     """Run a scenario end to end and write its outputs as one set.
 
@@ -262,6 +264,10 @@ def run_scenario(
     overwrite
         Replace the previous run's folder; by default it is kept beside the new
         one, renamed with its time stamp (``out-20261124-104455``).
+    inputs, travel
+        Already loaded inputs and ``(provider, limit, table)`` from :func:`travel_table`
+        for this scenario's areas, sites and ``[travel]`` (a sweep shares them between
+        variants); loaded here when ``None``.
 
     Returns
     -------
@@ -279,7 +285,7 @@ def run_scenario(
         {**scenario.solver, **(overrides or {})}, source=f"{scenario.source} [solver]"
     )
     with OutputSet(scenario.output_dir(out_dir), overwrite=overwrite) as output:
-        result = _plan(scenario, rules, solver, progress=progress)
+        result = _plan(scenario, rules, solver, progress=progress, inputs=inputs, travel=travel)
         files = write_plan(
             result.plan,
             output.folder,
@@ -308,13 +314,21 @@ def run_scenario(
     return result
 
 
-def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> RunResult:
+def _plan(
+    scenario: Scenario,
+    rules: Any,
+    solver: Any,
+    *,
+    progress: bool,
+    inputs: Inputs | None = None,
+    travel: tuple[Any, Any, pd.DataFrame] | None = None,
+) -> RunResult:
     """Load, validate, compute travel times, solve and check (no files written)."""
     from polygeo.appraisal import appraise, check_settings
     from polygeo.check import check
     from polygeo.optimise import solve
 
-    inputs = load_inputs(scenario)
+    inputs = load_inputs(scenario) if inputs is None else inputs
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
@@ -327,7 +341,9 @@ def _plan(scenario: Scenario, rules: Any, solver: Any, *, progress: bool) -> Run
         evaluation=scenario.evaluation,
         source=scenario.source,
     )
-    provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
+    if travel is None:
+        travel = travel_table(scenario, areas, sites, progress=progress)
+    provider, limit, table = travel
     adjacency = None
     if rules.contiguous:
         from polygeo.optimise import adjacency_from_polygons

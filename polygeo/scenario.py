@@ -27,14 +27,14 @@ The table and key names are a public contract (documented in the README):
     [output]
     dir = "out"
 
-Relative paths resolve against the scenario file's folder. Unknown keys, wrong
-types and missing files raise :class:`~polygeo.errors.InputError` naming the
-key and the file.
+Relative paths resolve against the scenario file's folder. Every key is declared
+once in :mod:`polygeo.schema`; unknown keys, wrong types, values out of range and
+missing files raise one :class:`~polygeo.errors.InputError` that lists every
+problem with its table, key and fix.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -43,148 +43,21 @@ from pathlib import Path
 from typing import Any
 
 from polygeo.errors import InputError
+from polygeo.schema import SCENARIO, check_scenario
 
-# key -> (accepted types, is a path to an existing file)
-_Spec = dict[str, tuple[tuple[type, ...], bool]]
-
-_TOP: _Spec = {
-    "name": ((str,), False),
-    "description": ((str,), False),
-    "crs": ((str, int), False),
-    "assume_crs": ((str, int), False),
-    "sites_within_m": ((int, float), False),
-}
-_TABLES = (
-    "areas",
-    "sites",
-    "travel",
-    "rules",
-    "solver",
-    "options",
-    "new_build",
-    "timetable",
-    "evaluation",
-    "output",
-)
-
-_AREAS: _Spec = {
-    "boundaries": ((str,), True),
-    "points": ((str,), True),
-    "population": ((str,), True),
-    "id": ((str,), False),
-    "population_id": ((str,), False),
-    "population_column": ((str,), False),
-    "group": ((str,), False),
-    "include_groups": ((list,), False),
-    "keep": ((list,), False),
-    "x": ((str,), False),
-    "y": ((str,), False),
-    "origin_x": ((str,), False),
-    "origin_y": ((str,), False),
-    "sheet": ((str, int), False),
-    "layer": ((str, int), False),
-    "area_pattern": ((str,), False),
-    "assume_crs": ((str, int), False),
-}
-_SITE: _Spec = {
-    "path": ((str,), True),
-    "kind": ((str,), False),
-    "id": ((str,), False),
-    "name": ((str,), False),
-    "x": ((str,), False),
-    "y": ((str,), False),
-    "sheet": ((str, int), False),
-    "layer": ((str, int), False),
-    "assume_crs": ((str, int), False),
-}
-_OPTIONS_FILE: _Spec = {
-    "path": ((str,), True),
-    "sheet": ((str, int), False),
-}
-_NEW_BUILD: _Spec = {
-    "grid_m": ((int, float), False),
-    "at": ((str,), False),
-    "option": ((str,), False),
-    "capital_cost": ((int, float), False),
-    "capacity": ((int, float), False),
-    "ready_year": ((int,), False),
-    "groups": ((list,), False),
-    "areas": ((list,), False),
-}
-_TIMETABLE: _Spec = {
-    "budgets": ((dict,), False),
-    "carry_over": ((bool,), False),
-}
-_EVALUATION: _Spec = {
-    "deprivation": ((str,), False),
-    "baseline": ((str,), False),
-    "reuse_options": ((list,), False),
-}
-_OUTPUT: _Spec = {
-    "dir": ((str,), False),
-    "map": ((bool,), False),
-    "geodata": ((bool,), False),
-    "geoparquet": ((bool,), False),
-    "report": ((bool,), False),
+_TABLES = tuple(t.name for t in SCENARIO[1:])
+_PATH_KEYS = {
+    "areas": ("boundaries", "points", "population"),
+    "sites": ("path",),
+    "options": ("path",),
 }
 
 
-def _closest(key: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
-    match = difflib.get_close_matches(key, list(known), n=1)
-    return f" Did you mean {match[0]!r}?" if match else ""
-
-
-def check_keys(
-    table: Mapping[str, Any], spec: _Spec, *, where: str, source: str, base_dir: Path
-) -> dict[str, Any]:
-    """Check a TOML table against a spec and resolve its paths.
-
-    Parameters
-    ----------
-    table
-        The table as parsed.
-    spec
-        Accepted keys: ``key -> (types, is_path)``.
-    where
-        The table's name for messages, e.g. ``"[areas]"``.
-    source
-        The scenario file's name for messages.
-    base_dir
-        Folder that relative paths resolve against.
-
-    Returns
-    -------
-    dict
-        The table with path values replaced by absolute :class:`~pathlib.Path` objects.
-    """
-    out: dict[str, Any] = {}
-    problems = []
-    for key, value in table.items():
-        if key not in spec:
-            problems.append(
-                f"unknown key {where} {key}.{_closest(key, tuple(spec))} "
-                f"Accepted keys: {', '.join(sorted(spec))}."
-            )
-            continue
-        types, is_path = spec[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            names = " or ".join(t.__name__ for t in types)
-            problems.append(
-                f"{where} {key} must be {names}, not {type(value).__name__} ({value!r})."
-            )
-            continue
-        if is_path:
-            path = (base_dir / value).expanduser().resolve()
-            if not path.exists():
-                problems.append(
-                    f"{where} {key} = {value!r}: file not found ({path}). "
-                    "Relative paths resolve against the scenario file's folder."
-                )
-                continue
-            value = path
-        out[key] = value
-    if problems:
-        raise InputError(f"{source}:\n  " + "\n  ".join(problems))
+def _resolve_paths(table: Mapping[str, Any], name: str, base_dir: Path) -> dict[str, Any]:
+    out = dict(table)
+    for key in _PATH_KEYS.get(name, ()):
+        if key in out:
+            out[key] = (base_dir / out[key]).expanduser().resolve()
     return out
 
 
@@ -251,8 +124,9 @@ def _check_capital_tables(
 class Scenario:
     """A parsed, checked scenario.
 
-    Attributes hold the checked tables; ``travel``, ``rules``, ``solver`` and
-    ``options`` are passed to their own modules, which check their keys.
+    Attributes hold the tables, checked against :data:`polygeo.schema.SCENARIO`;
+    ``travel``, ``rules``, ``solver`` and ``options`` are passed to their own modules,
+    which check what depends on the data (site kinds, area columns).
     """
 
     source: str
@@ -287,76 +161,16 @@ class Scenario:
             Name of the file, for messages.
         """
         check_finite(data, source=source)
+        check_scenario(data, source=source, base_dir=base_dir)
         top = {k: v for k, v in data.items() if k not in _TABLES}
-        top = check_keys(top, _TOP, where="top-level key", source=source, base_dir=base_dir)
-        problems = []
-        for name in ("areas", "travel", "rules", "solver", "new_build", "timetable"):
-            if name in data and not isinstance(data[name], Mapping):
-                problems.append(f"[{name}] must be a table, e.g. [{name}] on its own line.")
-        for name in ("evaluation", "output"):
-            if name in data and not isinstance(data[name], Mapping):
-                problems.append(f"[{name}] must be a table, e.g. [{name}] on its own line.")
+        areas = _resolve_paths(data["areas"], "areas", base_dir)
+        sites = [_resolve_paths(s, "sites", base_dir) for s in data.get("sites", [])]
+        output = dict(data.get("output", {}))
         options_table = isinstance(data.get("options"), Mapping)
-        for name in ("sites",) if options_table else ("sites", "options"):
-            if name in data and not (
-                isinstance(data[name], list) and all(isinstance(t, Mapping) for t in data[name])
-            ):
-                problems.append(f"[[{name}]] must be an array of tables: write [[{name}]] blocks.")
-        if "areas" not in data:
-            problems.append("missing [areas] table: say where the areas come from.")
-        if problems:
-            raise InputError(f"{source}:\n  " + "\n  ".join(problems))
-
-        areas = check_keys(data["areas"], _AREAS, where="[areas]", source=source, base_dir=base_dir)
-        if ("boundaries" in areas) == ("points" in areas):
-            raise InputError(
-                f"{source}: [areas] needs exactly one of 'boundaries' (polygons) or 'points' "
-                "(a table with x/y columns)."
-            )
-        if "boundaries" in areas and "population" not in areas:
-            raise InputError(
-                f'{source}: [areas] boundaries need a population file: add population = "...".'
-            )
-        sites = [
-            check_keys(s, _SITE, where=f"[[sites]] #{n}", source=source, base_dir=base_dir)
-            for n, s in enumerate(data.get("sites", []), start=1)
-        ]
-        for n, site in enumerate(sites, start=1):
-            if "path" not in site:
-                raise InputError(f'{source}: [[sites]] #{n} has no path = "...".')
-        output = check_keys(
-            data.get("output", {}), _OUTPUT, where="[output]", source=source, base_dir=base_dir
-        )
-        options_file: dict[str, Any] = {}
-        if options_table:
-            options_file = check_keys(
-                data["options"], _OPTIONS_FILE, where="[options]", source=source, base_dir=base_dir
-            )
-            if "path" not in options_file:
-                raise InputError(
-                    f'{source}: [options] needs path = "options.csv", or write [[options]] blocks.'
-                )
-        new_build = check_keys(
-            data.get("new_build", {}),
-            _NEW_BUILD,
-            where="[new_build]",
-            source=source,
-            base_dir=base_dir,
-        )
-        timetable = check_keys(
-            data.get("timetable", {}),
-            _TIMETABLE,
-            where="[timetable]",
-            source=source,
-            base_dir=base_dir,
-        )
-        evaluation = check_keys(
-            data.get("evaluation", {}),
-            _EVALUATION,
-            where="[evaluation]",
-            source=source,
-            base_dir=base_dir,
-        )
+        options_file = _resolve_paths(data["options"], "options", base_dir) if options_table else {}
+        new_build = dict(data.get("new_build", {}))
+        timetable = dict(data.get("timetable", {}))
+        evaluation = dict(data.get("evaluation", {}))
         _check_capital_tables(new_build, timetable, evaluation, source, base_dir)
         return cls(
             source=source,
@@ -385,6 +199,33 @@ class Scenario:
         if "dir" in self.output:
             return (self.base_dir / self.output["dir"]).expanduser().resolve()
         return self.base_dir / f"{Path(self.source).stem}-out"
+
+
+def check_settings(scenario: Scenario) -> None:
+    """Check the values of ``[rules]``, ``[solver]`` and ``[travel]`` beyond their keys.
+
+    :func:`load_scenario` checks every key and type against :mod:`polygeo.schema`; this
+    also runs the rules' and solver's own value checks (``hubs = {min = 5, max = 2}``,
+    an unknown objective) so that ``polygeo validate`` and a sweep catch them before any
+    run. Problems that need the data (site kinds, area columns) are found when loading.
+
+    Raises
+    ------
+    InputError
+        Listing every table's problem.
+    """
+    from polygeo.optimise import Rules, SolverSettings
+
+    problems = []
+    for table, read in (("rules", Rules.from_dict), ("solver", SolverSettings.from_dict)):
+        try:
+            read(getattr(scenario, table), source=f"[{table}]")
+        except InputError as exc:
+            problems.append(str(exc))
+    if len(problems) == 1:
+        raise InputError(f"{scenario.source} {problems[0]}")
+    if problems:
+        raise InputError(f"{scenario.source}:\n  " + "\n  ".join(problems))
 
 
 def load_scenario(path: str | Path) -> Scenario:

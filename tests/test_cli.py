@@ -26,7 +26,8 @@ def polygeo(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["validate"], ["matrix"], ["calibrate"], ["run"], ["demo"], ["show-versions"]]
+    "command",
+    [[], ["validate"], ["matrix"], ["calibrate"], ["run"], ["sweep"], ["demo"], ["show-versions"]],
 )
 def test_help_everywhere(command):
     result = polygeo(*command, "--help")

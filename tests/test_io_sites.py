@@ -123,7 +123,7 @@ def test_source_dicts_set_kind_id_and_name(tmp_path, gp):
     with pytest.raises(InputError) as err:
         read_sites([{"path": gp, "type": "gp"}])
     assert str(err.value).endswith(
-        "unknown keys ['type']; the keys are path, kind, id, name, x, y, assume_crs, sheet, layer"
+        "type: unknown key. Known keys: path, kind, id, name, x, y, sheet, layer, assume_crs."
     )
 
 

@@ -72,15 +72,15 @@ def test_from_dict_full_and_round_trip():
 @pytest.mark.parametrize(
     ("data", "match"),
     [
-        ({"min_pop": 1}, "unknown key 'min_pop'.*Did you mean 'min_population'"),
+        ({"min_pop": 1}, "min_pop: unknown key. Did you mean 'min_population'"),
         ({"contigous": True}, "Did you mean 'contiguous'"),
-        ({"min_population": "50k"}, "min_population must be a number"),
-        ({"budget": -1}, "budget must be a number >= 0"),
-        ({"within_group": "yes"}, "within_group must be true or false"),
+        ({"min_population": "50k"}, "min_population: expected a number"),
+        ({"budget": -1}, "budget: must be >= 0"),
+        ({"within_group": "yes"}, "within_group: expected true or false"),
         ({"hubs": 0}, "hubs must be at least 1"),
         ({"hubs": {"min": 5, "max": 2}}, "larger than hubs max"),
         ({"hubs": {"minimum": 2}}, "unknown key 'minimum' in hubs.*'min'"),
-        ({"hubs": "many"}, "hubs must be a whole number"),
+        ({"hubs": "many"}, "hubs: expected a whole number"),
         ({"objective": "travle"}, "unknown objective 'travle'.*'travel'"),
         ({"objective": {"costs": 1}}, "unknown objective term 'costs'.*'cost'"),
         ({"objective": {"cost": 0}}, "one above 0"),
@@ -94,7 +94,7 @@ def test_from_dict_errors_name_the_key(data, match):
 
 
 def test_error_names_the_source():
-    with pytest.raises(InputError, match=r"^plan.toml \[rules\]: unknown key"):
+    with pytest.raises(InputError, match=r"^plan.toml \[rules\] \w+: unknown key"):
         Rules.from_dict({"x": 1}, source="plan.toml [rules]")
 
 
@@ -102,7 +102,7 @@ def test_solver_settings():
     s = SolverSettings.from_dict({"name": "cbc", "time_limit": 60, "gap": 0.01, "threads": 2})
     assert (s.name, s.time_limit, s.gap, s.threads, s.msg) == ("cbc", 60, 0.01, 2, False)
     assert SolverSettings().name == "highs"
-    with pytest.raises(InputError, match="unknown key 'time'; known keys: .*time_limit"):
+    with pytest.raises(InputError, match="time: unknown key. Did you mean 'time_limit'"):
         SolverSettings.from_dict({"time": 5})
     with pytest.raises(InputError, match=r"\[solver\]: gap is a relative gap"):
         SolverSettings.from_dict({"gap": 5})
@@ -145,13 +145,13 @@ def test_options_from_settings_by_kind_sites_and_all():
 @pytest.mark.parametrize(
     ("entry", "match"),
     [
-        ({"capital_cost": 1}, "needs option"),
-        ({"option": "x", "capital_cost": -1}, "capital_cost must be a number >= 0"),
-        ({"option": "x", "capacity": 0}, "capacity must be a number > 0"),
+        ({"capital_cost": 1}, "option: missing"),
+        ({"option": "x", "capital_cost": -1}, "capital_cost: must be >= 0"),
+        ({"option": "x", "capacity": 0}, "capacity: must be > 0"),
         ({"option": "x", "kind": "hospitl"}, "no site has kind 'hospitl'.*'hospital'"),
         ({"option": "x", "sites": ["s09"]}, "unknown site ids s09"),
         ({"option": "x", "kind": "gp", "sites": ["s00"]}, "not both"),
-        ({"option": "x", "cost": 1}, "unknown key 'cost'"),
+        ({"option": "x", "cost": 1}, "cost: unknown key"),
     ],
 )
 def test_options_errors(entry, match):

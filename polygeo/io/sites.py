@@ -29,6 +29,8 @@ from polygeo.io._tables import (
     source_name,
     table_points,
 )
+from polygeo.schema import SITES as SITES_TABLE
+from polygeo.schema import check_key_names
 
 log = logging.getLogger("polygeo")
 
@@ -43,7 +45,7 @@ NAME_NAMES = ("name", "site_name", "OrganisationName", "organisation_name", "hos
 #: Kind given to rows when no kind is given, found in a ``kind`` column or inferred.
 DEFAULT_KIND = "site"
 #: Keys a source dict may hold.
-SOURCE_KEYS = ("path", "kind", "id", "name", "x", "y", "assume_crs", "sheet", "layer")
+SOURCE_KEYS = tuple(SITES_TABLE.by_name)  # declared once, in polygeo.schema.SITES
 _OUTPUT = ("site_id", "name", "kind", "kinds", "merged_rows", "source", "merged_ids")
 
 SiteSource = PathLike | Mapping[str, Any]
@@ -171,13 +173,7 @@ def _as_list(sources: Any) -> list[Any]:
 def _spec(source: Any, defaults: dict[str, Any]) -> dict[str, Any]:
     spec = {**defaults, "sheet": None, "layer": None}
     if isinstance(source, Mapping):
-        unknown = set(source) - set(SOURCE_KEYS)
-        if unknown or "path" not in source:
-            raise InputError(
-                f"site source {dict(source)!r}: "
-                + (f"unknown keys {sorted(unknown)}; " if unknown else "no 'path'; ")
-                + f"the keys are {', '.join(SOURCE_KEYS)}"
-            )
+        check_key_names(source, SITES_TABLE, f"site source {dict(source)!r}")
         spec.update({k: v for k, v in source.items() if v is not None})
     else:
         spec["path"] = source

@@ -18,6 +18,10 @@ import numpy as np
 import pandas as pd
 
 from polygeo.errors import InputError
+from polygeo.schema import OPTIONS as OPTIONS_TABLE
+from polygeo.schema import RULES as RULES_TABLE
+from polygeo.schema import SOLVER as SOLVER_TABLE
+from polygeo.schema import check_table_keys
 
 #: Objective terms and their units.
 OBJECTIVE_TERMS: dict[str, str] = {
@@ -301,19 +305,13 @@ class Rules:
             Naming the unknown or ill-typed key, with the closest known key.
         """
         data = dict(data or {})
+        check_table_keys(data, RULES_TABLE, source)
         if "exception_penalty_minutes" in data:
             if "exception_penalty" in data:
                 raise InputError(
                     f"{source}: give exception_penalty or exception_penalty_minutes, not both."
                 )
             data["exception_penalty"] = data.pop("exception_penalty_minutes")
-        known = cls.keys()
-        for key in data:
-            if key not in known:
-                raise InputError(
-                    f"{source}: unknown key {key!r}; known keys: {', '.join(known)}."
-                    + _closest(key, known)
-                )
         for key in ("within_group", "contiguous", "allow_exceptions"):
             if key in data and not isinstance(data[key], bool):
                 raise InputError(f"{source}: {key} must be true or false, got {data[key]!r}.")
@@ -417,13 +415,7 @@ class SolverSettings:
             Naming the unknown or ill-typed key.
         """
         data = dict(data or {})
-        known = cls.keys()
-        for key in data:
-            if key not in known:
-                raise InputError(
-                    f"{source}: unknown key {key!r}; known keys: {', '.join(known)}."
-                    + _closest(key, known)
-                )
+        check_table_keys(data, SOLVER_TABLE, source)
         try:
             return cls(**data)
         except InputError as exc:
@@ -446,9 +438,6 @@ def default_options(sites: pd.DataFrame) -> pd.DataFrame:
             "capacity": np.full(len(ids), np.nan),
         }
     )
-
-
-_OPTION_KEYS = ("option", "capital_cost", "capacity", "ready_year", "kind", "sites")
 
 
 def options_from_settings(
@@ -498,12 +487,7 @@ def options_from_settings(
         where = f"{source} entry {n}"
         if not isinstance(entry, Mapping):
             raise InputError(f"{where}: must be a table, got {entry!r}.")
-        for key in entry:
-            if key not in _OPTION_KEYS:
-                raise InputError(
-                    f"{where}: unknown key {key!r}; known keys: {', '.join(_OPTION_KEYS)}."
-                    + _closest(key, _OPTION_KEYS)
-                )
+        check_table_keys(entry, OPTIONS_TABLE, where)
         if "option" not in entry or not isinstance(entry["option"], str) or not entry["option"]:
             raise InputError(f'{where}: needs option = "reuse" (or another name).')
         cost = entry.get("capital_cost", 0.0)

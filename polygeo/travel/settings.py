@@ -43,6 +43,8 @@ from pathlib import Path
 import pandas as pd
 
 from polygeo.errors import InputError
+from polygeo.schema import TRAVEL as TRAVEL_TABLE
+from polygeo.schema import check_table_keys
 from polygeo.travel.external import ExternalMatrix
 from polygeo.travel.limits import TravelLimit
 from polygeo.travel.network import RoadNetwork
@@ -50,33 +52,13 @@ from polygeo.travel.straight_line import StraightLine
 
 log = logging.getLogger("polygeo")
 
-PROVIDERS = ("straight_line", "network", "matrix")
-COMMON_KEYS = ("provider", "limit_minutes", "limit_by_kind", "limit_by_area")
+# The keys are declared once, in polygeo.schema.TRAVEL; these views are derived from it.
+PROVIDERS = TRAVEL_TABLE.by_name["provider"].choices
+COMMON_KEYS = tuple(k.name for k in TRAVEL_TABLE.keys if k.when is None)
 PROVIDER_KEYS = {
-    "straight_line": ("minutes_per_km", "intercept_minutes", "speed_kmh", "circuity"),
-    "network": (
-        "roads",
-        "graphml",
-        "road_speed_kmh",
-        "speed_column",
-        "access_speed_kmh",
-        "snap_to_largest",
-        "direct_access",
-        "join_tolerance_m",
-    ),
-    "matrix": (
-        "matrix",
-        "layout",
-        "origin_column",
-        "destination_column",
-        "minutes_column",
-        "origin_lookup",
-        "destination_lookup",
-        "sep",
-        "member",
-    ),
+    p: tuple(k.name for k in TRAVEL_TABLE.keys if k.when == ("provider", p)) for p in PROVIDERS
 }
-ALL_KEYS = COMMON_KEYS + tuple(k for keys in PROVIDER_KEYS.values() for k in keys)
+ALL_KEYS = tuple(TRAVEL_TABLE.by_name)
 
 _NUMBER = "number"
 _STRING = "string"
@@ -174,13 +156,7 @@ def travel_from_settings(
     if not isinstance(settings, Mapping):
         raise InputError(f"{where} must be a table, got {type(settings).__name__}")
     r = _Reader(settings, where=where, base_dir=Path(base_dir))
-    unknown = [k for k in settings if k not in ALL_KEYS]
-    if unknown:
-        key = unknown[0]
-        raise r.error(
-            str(key),
-            f"unknown key{_suggest(str(key), ALL_KEYS)}. Known keys: {', '.join(ALL_KEYS)}",
-        )
+    check_table_keys(settings, TRAVEL_TABLE, where)
     name = r.get("provider", _STRING, "straight_line", example='provider = "straight_line"')
     if name not in PROVIDERS:
         raise r.error(
@@ -188,15 +164,6 @@ def travel_from_settings(
             f"unknown provider {name!r}{_suggest(name, PROVIDERS)}. "
             f"Use one of {', '.join(PROVIDERS)}",
         )
-    for other, keys in PROVIDER_KEYS.items():
-        if other == name:
-            continue
-        stray = [k for k in keys if k in settings]
-        if stray:
-            raise r.error(
-                stray[0],
-                f'applies to provider = "{other}", not "{name}"; remove it or change the provider',
-            )
     limit = _limit(r, areas, sites)
     if name == "straight_line":
         provider = _straight_line(r, progress)
