@@ -237,12 +237,15 @@ def test_capital_run_writes_checked_plan_timetable_and_evaluation(capital_run):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[options]\nsheet = "x"\n', r"\[options\] needs path"),
+        ('[options]\nsheet = "x"\n', r"\[options\] path: missing: add path"),
         ("[new_build]\ncapital_cost = 1\n", r"\[new_build\] needs exactly one of grid_m"),
-        ("[new_build]\ngrid_m = 500\n", r"\[new_build\] needs capital_cost"),
-        ("[new_build]\ngrid = 500\n", r"unknown key \[new_build\] grid\. Did you mean 'grid_m'"),
-        ("[timetable]\ncarry_over = true\n", r"\[timetable\] needs budgets"),
-        ('[timetable]\nbudgets = {2009 = 1}\ncarry_over = "yes"\n', r"carry_over must be bool"),
+        ("[new_build]\ngrid_m = 500\n", r"\[new_build\] capital_cost: missing: add capital_cost"),
+        ("[new_build]\ngrid = 500\n", r"\[new_build\] grid: unknown key\. Did you mean 'grid_m'"),
+        ("[timetable]\ncarry_over = true\n", r"\[timetable\] budgets: missing: add budgets"),
+        (
+            '[timetable]\nbudgets = {2009 = 1}\ncarry_over = "yes"\n',
+            r"\[timetable\] carry_over: expected true or false",
+        ),
         ('[evaluation]\nbaseline = "today.csv"\n', r"baseline = 'today.csv': use \"nearest_gp\""),
         ('[evaluation]\ndeprivaton = "imd"\n', r"Did you mean 'deprivation'"),
     ],

@@ -123,7 +123,7 @@ def test_type_range_choice_provider_and_missing_file_problems(tmp_path):
     problems = [str(p) for p in find_problems(data, base_dir=tmp_path)]
     assert problems == [
         "[rule]: unknown table. Did you mean 'rules'? Tables: [areas], [[sites]], [travel], "
-        "[rules], [solver], [[options]], [output].",
+        "[rules], [solver], [[options]], [new_build], [timetable], [evaluation], [output].",
         f"[areas] points: file not found: 'nowhere.csv' is {tmp_path / 'nowhere.csv'} "
         "(relative paths resolve against the scenario file's folder).",
         "[travel] limit_minutes: must be > 0, got -1.",
@@ -131,7 +131,8 @@ def test_type_range_choice_provider_and_missing_file_problems(tmp_path):
         "remove it or change provider.",
         "[solver] threads: must be >= 1, got 0.",
         "[solver] msg: expected true or false, got 'yes' (string).",
-        "[output] maps: unknown key. Did you mean 'map'? Known keys: dir, map, geodata.",
+        "[output] maps: unknown key. Did you mean 'map'? "
+        "Known keys: dir, map, report, geodata, geoparquet.",
     ]
 
 
