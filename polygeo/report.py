@@ -75,7 +75,13 @@ def _pairs(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested dicts as ``("a / b / c", value)`` pairs; lists of dicts become ``a [i]``."""
+    """Nested dicts as ``("a / b / c", value)`` pairs; lists of dicts become ``a [i]``.
+
+    Examples
+    --------
+    >>> flatten({"access": {"mean": 7.5, "within": {"15": 0.9}}, "ids": ["a", "b"]})
+    [('access / mean', 7.5), ('access / within / 15', 0.9), ('ids', ['a', 'b'])]
+    """
     out: list[tuple[str, Any]] = []
     if isinstance(data, Mapping):
         for key, value in data.items():
@@ -83,19 +89,19 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     elif isinstance(data, list) and data and all(isinstance(v, Mapping) for v in data):
         for i, value in enumerate(data):
             out.extend(flatten(value, f"{prefix} [{i + 1}]"))
-    elif isinstance(data, list):
-        out.append((prefix, ", ".join(_fmt(v, 3) for v in data)))
     else:
         out.append((prefix, data))
     return out
 
 
+def _cell(value: Any, digits: int) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v, digits) for v in value)
+    return _fmt(value, digits)
+
+
 def _kv_table(data: Any, digits: int = 3) -> str:
-    rows = [
-        (safe_text(k), v if isinstance(v, str) and k == "" else _fmt(v, digits))
-        for k, v in flatten(data)
-    ]
-    return _pairs(rows)
+    return _pairs((safe_text(k), _cell(v, digits)) for k, v in flatten(data))
 
 
 # -- SVG plots --------------------------------------------------------------------------
