@@ -136,7 +136,7 @@ def bar_chart(
     tick_labels: bool = True,
 ) -> str:
     """A vertical bar chart as SVG; an optional horizontal reference line (e.g. 50,000)."""
-    left, bottom, top_pad = 70, 40, 20
+    left, bottom, top_pad = 86, 40, 20
     plot_w, plot_h = _W - left - 10, _H - bottom - top_pad
     top = max([*values, line or 0, 1e-9]) * 1.08
     n = max(len(values), 1)
