@@ -125,9 +125,11 @@ def _features(frame: gpd.GeoDataFrame, columns: list[str]) -> dict[str, Any]:
     return data
 
 
-def _tolerance(areas: gpd.GeoDataFrame, simplify_m: float | None) -> float:
+def _tolerance(
+    areas: gpd.GeoDataFrame, simplify_m: float | None, n_areas: int | None = None
+) -> float:
     if simplify_m is None:
-        simplify_m = 25.0 if len(areas) > 2000 else 10.0
+        simplify_m = 25.0 if (n_areas or len(areas)) > 2000 else 10.0
     if areas.crs is not None and areas.crs.is_geographic:
         return simplify_m / 111_000
     return simplify_m
@@ -382,6 +384,7 @@ def catchment_map(
     show_sites: bool = True,
     travel_times: bool = True,
     tiles: str | None = TILES,
+    catchments: gpd.GeoDataFrame | None = None,
 ) -> Any:
     """Draw a plan's tables on a folium map.
 
@@ -408,6 +411,9 @@ def catchment_map(
         Add the candidate-site and areas-by-travel-time layers.
     tiles
         Base tiles for a new map (None for a plain background).
+    catchments
+        The catchment layer when already built (:func:`polygeo.geodata.catchment_layer`,
+        or the ``catchments`` layer of ``catchments.gpkg``), to save dissolving again.
 
     Returns
     -------
@@ -416,7 +422,8 @@ def catchment_map(
     import folium
 
     crs = crs or areas.crs
-    catchments = catchment_layer(assignments, hubs, areas)
+    if catchments is None:
+        catchments = catchment_layer(assignments, hubs, areas)
     hub_points = hub_layer(hubs, crs)
     tolerance = _tolerance(areas, simplify_m)
     style_keys = MapStyle(
@@ -440,7 +447,7 @@ def catchment_map(
     assigned = gpd.GeoDataFrame(assigned, geometry="geometry", crs=areas.crs)
     if travel_times and len(assigned):
         _areas_layer(assigned, tolerance, exceptions=False).add_to(m)
-    _catchments_layer(catchments, tolerance).add_to(m)
+    _catchments_layer(catchments, _tolerance(catchments, simplify_m, len(areas))).add_to(m)
     exceptions = assigned[assigned["exception"].astype(bool)]
     if len(exceptions):
         _areas_layer(exceptions, tolerance, exceptions=True).add_to(m)

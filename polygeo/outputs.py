@@ -165,6 +165,7 @@ def write_plan(
             crs=crs,
             title=title,
             min_population=min_population,
+            catchments=layers["catchments"],
         )
     summary["files"] = {k: p.name for k, p in files.items()} | {"summary": "summary.json"}
     if report_html:
@@ -305,6 +306,7 @@ def rebuild_pages(folder: str | Path, *, map_html: bool = True) -> dict[str, Pat
                 crs=summary.get("crs"),
                 title=summary.get("scenario"),
                 min_population=rules.get("min_population"),
+                catchments=catchments,
             )
     files["report"] = write_report(
         folder / "report.html",

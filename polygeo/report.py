@@ -75,7 +75,13 @@ def _pairs(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested dicts as ``("a / b / c", value)`` pairs; lists of dicts become ``a [i]``."""
+    """Nested dicts as ``("a / b / c", value)`` pairs; lists of dicts become ``a [i]``.
+
+    Examples
+    --------
+    >>> flatten({"access": {"mean": 7.5, "within": {"15": 0.9}}, "ids": ["a", "b"]})
+    [('access / mean', 7.5), ('access / within / 15', 0.9), ('ids', ['a', 'b'])]
+    """
     out: list[tuple[str, Any]] = []
     if isinstance(data, Mapping):
         for key, value in data.items():
@@ -83,19 +89,19 @@ def flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     elif isinstance(data, list) and data and all(isinstance(v, Mapping) for v in data):
         for i, value in enumerate(data):
             out.extend(flatten(value, f"{prefix} [{i + 1}]"))
-    elif isinstance(data, list):
-        out.append((prefix, ", ".join(_fmt(v, 3) for v in data)))
     else:
         out.append((prefix, data))
     return out
 
 
+def _cell(value: Any, digits: int) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v, digits) for v in value)
+    return _fmt(value, digits)
+
+
 def _kv_table(data: Any, digits: int = 3) -> str:
-    rows = [
-        (safe_text(k), v if isinstance(v, str) and k == "" else _fmt(v, digits))
-        for k, v in flatten(data)
-    ]
-    return _pairs(rows)
+    return _pairs((safe_text(k), _cell(v, digits)) for k, v in flatten(data))
 
 
 # -- SVG plots --------------------------------------------------------------------------
@@ -130,7 +136,7 @@ def bar_chart(
     tick_labels: bool = True,
 ) -> str:
     """A vertical bar chart as SVG; an optional horizontal reference line (e.g. 50,000)."""
-    left, bottom, top_pad = 70, 40, 20
+    left, bottom, top_pad = 86, 40, 20
     plot_w, plot_h = _W - left - 10, _H - bottom - top_pad
     top = max([*values, line or 0, 1e-9]) * 1.08
     n = max(len(values), 1)

@@ -323,3 +323,45 @@ def test_explore_draws_point_areas_and_says_when_no_geometry_is_kept():
     plan.areas = None
     with pytest.raises(ValueError, match=r"keeps no area geometry: pass the areas"):
         plan.explore()
+
+
+def test_report_escapes_rule_lists_and_evaluation_text_exactly_once():
+    from polygeo.report import render_report
+
+    hubs = pd.DataFrame(
+        {
+            "site_id": ["S1"],
+            "name": ["B&Q <Clinic>"],
+            "kind": ["gp"],
+            "option": ["reuse"],
+            "capital_cost": [0.0],
+            "x": [0.0],
+            "y": [0.0],
+            "population": [60.0],
+            "areas": [2],
+            "mean_minutes": [4.0],
+            "max_minutes": [6.0],
+        }
+    )
+    assignments = pd.DataFrame(
+        {
+            "area_id": ["a", "b"],
+            "site_id": ["S1", "S1"],
+            "minutes": [2.0, 6.0],
+            "exception": [False, False],
+            "population": [20.0, 40.0],
+        }
+    )
+    summary = {
+        "scenario": "x",
+        "rules": {"min_population": 50, "required_sites": ["<b>S1</b>", "A&B"]},
+        "evaluation": {"baseline": {"name": "</script>nearest", "change": {"mean": -1.5}}},
+    }
+    page = render_report(summary, hubs, assignments)
+    assert "<th>required_sites</th><td>&lt;b&gt;S1&lt;/b&gt;, A&amp;B</td>" in page
+    assert "<th>name</th><td>&lt;/script&gt;nearest</td>" in page
+    assert "<th>change / mean</th><td>-1.500</td>" in page
+    assert "<td>B&amp;Q &lt;Clinic&gt;</td>" in page
+    # 20 of 60 people within 5 minutes, all within 10
+    assert "5 min: 33.3%; 10 min: 100.0%" in page
+    assert "amp;amp;" not in page and "&amp;lt;" not in page
