@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from polygeo.plan import ASSIGNMENT_COLUMNS, HUB_COLUMNS
+from polygeo.plan import ASSIGNMENT_COLUMNS, HUB_COLUMNS, _jsonable
 
 # the public contract of assignments.csv and hubs.csv lives with the Plan
 
@@ -89,6 +89,8 @@ def write_plan(
     travel: dict[str, Any] | None = None,
     geodata: bool = True,
     map_html: bool = True,
+    extra_summary: dict[str, Any] | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Path]:
     """Write a plan's files into ``folder``.
 
@@ -102,6 +104,9 @@ def write_plan(
     - ``catchments.gpkg``: layers ``areas``, ``catchments`` (dissolved), ``hubs``
       (when the areas have polygons)
     - ``map.html``: an interactive folium map
+    - ``<name>.csv`` for every frame in ``tables`` (e.g. ``timetable.csv``)
+
+    ``extra_summary`` blocks (``evaluation``, ``timetable``...) join ``summary.json``.
 
     Returns
     -------
@@ -119,6 +124,8 @@ def write_plan(
     assignments = assignments.merge(extra, on="area_id", how="left")
     files["assignments"] = write_csv(folder / "assignments.csv", assignments, ASSIGNMENT_COLUMNS)
     files["hubs"] = write_csv(folder / "hubs.csv", plan.hubs, HUB_COLUMNS)
+    for name, frame in (tables or {}).items():
+        files[name] = write_csv(folder / f"{name}.csv", frame)
 
     summary = dict(plan.summary())
     if scenario is not None:
@@ -130,6 +137,7 @@ def write_plan(
         "population": _whole(float(areas["population"].sum())),
         "sites": int(len(sites)),
     }
+    summary.update(_jsonable(extra_summary or {}))
     if violations is not None:
         summary["check"] = {
             "valid": not violations,

@@ -76,8 +76,41 @@ def load_inputs(scenario: Scenario) -> Inputs:
         errors="collect",
         **({"assume_crs": scenario.assume_crs} if scenario.assume_crs is not None else {}),
     )
+    if scenario.new_build:
+        sites = _with_new_build(sites, areas, scenario)
     report = validate(areas, sites)
     return Inputs(areas=areas, sites=sites, report=report, seconds=time.perf_counter() - start)
+
+
+def _with_new_build(
+    sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, scenario: Scenario
+) -> gpd.GeoDataFrame:
+    """The sites with the ``[new_build]`` candidates appended (kind ``new``)."""
+    from polygeo.new_build import new_build_sites
+
+    new = new_build_sites(scenario.new_build, areas, source=f"{scenario.source} [new_build]")
+    taken = set(sites["site_id"].astype(str)) & set(new["site_id"])
+    if taken:
+        raise InputError(
+            f"{scenario.source}: site ids {sorted(taken)[:3]} are used by the site files and by "
+            "the generated new-build candidates (new-1, new-2, ...); rename those sites."
+        )
+    log.info("generated %d new-build candidate sites", len(new))
+    out = pd.concat([sites, new.to_crs(sites.crs)], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry=sites.geometry.name, crs=sites.crs)
+
+
+def scenario_options(scenario: Scenario, sites: gpd.GeoDataFrame) -> pd.DataFrame | None:
+    """The capital options of the scenario: ``[[options]]`` or ``[options] path``, new builds."""
+    from polygeo.capital import read_options_file
+    from polygeo.capital import scenario_options as build
+
+    entries: list[dict[str, Any]] = list(scenario.options)
+    where = f"{scenario.source} [[options]]"
+    if scenario.options_file:
+        entries = read_options_file(scenario.options_file["path"], sites)
+        where = f"{scenario.options_file['path'].name} (via {scenario.source} [options])"
+    return build(entries, sites, scenario.new_build or None, source=where)
 
 
 def _with_default_crs(settings: dict[str, Any], assume_crs: Any) -> dict[str, Any]:
@@ -189,8 +222,9 @@ def run_scenario(
     RunResult
         The plan, the independent checker's violations (empty when valid) and the files.
     """
+    from polygeo.appraisal import appraise
     from polygeo.check import check
-    from polygeo.optimise import Rules, SolverSettings, options_from_settings, solve
+    from polygeo.optimise import Rules, SolverSettings, solve
     from polygeo.outputs import write_plan
 
     rules = Rules.from_dict(scenario.rules, source=f"{scenario.source} [rules]")
@@ -201,7 +235,7 @@ def run_scenario(
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
-    options = options_from_settings(scenario.options, sites) if scenario.options else None
+    options = scenario_options(scenario, sites)
     provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
     adjacency = None
     if rules.contiguous:
@@ -219,6 +253,18 @@ def run_scenario(
         far_times=far_times_from(provider, areas, sites),
     )
     violations = check(plan, areas, sites, table, rules, options=options, adjacency=adjacency)
+    extra = appraise(
+        plan,
+        areas,
+        sites,
+        table,
+        options=options,
+        timetable=scenario.timetable,
+        evaluation=scenario.evaluation,
+        far_times=far_times_from(provider, areas, sites),
+        source=scenario.source,
+    )
+    plan.hubs = extra.hubs
     target = scenario.output_dir(out_dir)
     files = write_plan(
         plan,
@@ -230,6 +276,8 @@ def run_scenario(
         travel=scenario.travel,
         geodata=scenario.output.get("geodata", True),
         map_html=scenario.output.get("map", True),
+        extra_summary=extra.summary,
+        tables=extra.tables,
     )
     return RunResult(plan=plan, violations=violations, files=files, inputs=inputs)
 
@@ -241,6 +289,7 @@ __all__ = [
     "far_times_from",
     "load_inputs",
     "run_scenario",
+    "scenario_options",
     "stop_on_errors",
     "travel_provider",
     "travel_table",

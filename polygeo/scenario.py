@@ -53,7 +53,18 @@ _TOP: _Spec = {
     "assume_crs": ((str, int), False),
     "sites_within_m": ((int, float), False),
 }
-_TABLES = ("areas", "sites", "travel", "rules", "solver", "options", "output")
+_TABLES = (
+    "areas",
+    "sites",
+    "travel",
+    "rules",
+    "solver",
+    "options",
+    "new_build",
+    "timetable",
+    "evaluation",
+    "output",
+)
 
 _AREAS: _Spec = {
     "boundaries": ((str,), True),
@@ -84,6 +95,29 @@ _SITE: _Spec = {
     "sheet": ((str, int), False),
     "layer": ((str, int), False),
     "assume_crs": ((str, int), False),
+}
+_OPTIONS_FILE: _Spec = {
+    "path": ((str,), True),
+    "sheet": ((str, int), False),
+}
+_NEW_BUILD: _Spec = {
+    "grid_m": ((int, float), False),
+    "at": ((str,), False),
+    "option": ((str,), False),
+    "capital_cost": ((int, float), False),
+    "capacity": ((int, float), False),
+    "ready_year": ((int,), False),
+    "groups": ((list,), False),
+    "areas": ((list,), False),
+}
+_TIMETABLE: _Spec = {
+    "budgets": ((dict,), False),
+    "carry_over": ((bool,), False),
+}
+_EVALUATION: _Spec = {
+    "deprivation": ((str,), False),
+    "baseline": ((str,), False),
+    "reuse_options": ((list,), False),
 }
 _OUTPUT: _Spec = {
     "dir": ((str,), False),
@@ -151,6 +185,37 @@ def check_keys(
     return out
 
 
+def _check_capital_tables(
+    new_build: dict[str, Any],
+    timetable: dict[str, Any],
+    evaluation: dict[str, Any],
+    source: str,
+    base_dir: Path,
+) -> None:
+    """Checks across keys of ``[new_build]``, ``[timetable]`` and ``[evaluation]``."""
+    if new_build:
+        if ("grid_m" in new_build) == ("at" in new_build):
+            raise InputError(
+                f"{source}: [new_build] needs exactly one of grid_m = 1500 or "
+                'at = "area_centroids".'
+            )
+        if "capital_cost" not in new_build:
+            raise InputError(f"{source}: [new_build] needs capital_cost = <cost of one new hub>.")
+    if timetable and "budgets" not in timetable:
+        raise InputError(
+            f"{source}: [timetable] needs budgets = {{2009 = 40e6, 2010 = 60e6}} (year = budget)."
+        )
+    baseline = evaluation.get("baseline")
+    if baseline is not None and baseline != "nearest_gp":
+        path = (base_dir / baseline).expanduser().resolve()
+        if not path.exists():
+            raise InputError(
+                f'{source}: [evaluation] baseline = {baseline!r}: use "nearest_gp" or a file of '
+                f"current assignments (area_id, site_id); file not found ({path})."
+            )
+        evaluation["baseline"] = path
+
+
 @dataclass
 class Scenario:
     """A parsed, checked scenario.
@@ -171,6 +236,10 @@ class Scenario:
     rules: dict[str, Any] = field(default_factory=dict)
     solver: dict[str, Any] = field(default_factory=dict)
     options: list[dict[str, Any]] = field(default_factory=list)
+    options_file: dict[str, Any] = field(default_factory=dict)
+    new_build: dict[str, Any] = field(default_factory=dict)
+    timetable: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -189,10 +258,14 @@ class Scenario:
         top = {k: v for k, v in data.items() if k not in _TABLES}
         top = check_keys(top, _TOP, where="top-level key", source=source, base_dir=base_dir)
         problems = []
-        for name in ("areas", "travel", "rules", "solver", "output"):
+        for name in ("areas", "travel", "rules", "solver", "new_build", "timetable"):
             if name in data and not isinstance(data[name], Mapping):
                 problems.append(f"[{name}] must be a table, e.g. [{name}] on its own line.")
-        for name in ("sites", "options"):
+        for name in ("evaluation", "output"):
+            if name in data and not isinstance(data[name], Mapping):
+                problems.append(f"[{name}] must be a table, e.g. [{name}] on its own line.")
+        options_table = isinstance(data.get("options"), Mapping)
+        for name in ("sites",) if options_table else ("sites", "options"):
             if name in data and not (
                 isinstance(data[name], list) and all(isinstance(t, Mapping) for t in data[name])
             ):
@@ -222,6 +295,37 @@ class Scenario:
         output = check_keys(
             data.get("output", {}), _OUTPUT, where="[output]", source=source, base_dir=base_dir
         )
+        options_file: dict[str, Any] = {}
+        if options_table:
+            options_file = check_keys(
+                data["options"], _OPTIONS_FILE, where="[options]", source=source, base_dir=base_dir
+            )
+            if "path" not in options_file:
+                raise InputError(
+                    f'{source}: [options] needs path = "options.csv", or write [[options]] blocks.'
+                )
+        new_build = check_keys(
+            data.get("new_build", {}),
+            _NEW_BUILD,
+            where="[new_build]",
+            source=source,
+            base_dir=base_dir,
+        )
+        timetable = check_keys(
+            data.get("timetable", {}),
+            _TIMETABLE,
+            where="[timetable]",
+            source=source,
+            base_dir=base_dir,
+        )
+        evaluation = check_keys(
+            data.get("evaluation", {}),
+            _EVALUATION,
+            where="[evaluation]",
+            source=source,
+            base_dir=base_dir,
+        )
+        _check_capital_tables(new_build, timetable, evaluation, source, base_dir)
         return cls(
             source=source,
             base_dir=base_dir,
@@ -234,7 +338,11 @@ class Scenario:
             travel=dict(data.get("travel", {})),
             rules=dict(data.get("rules", {})),
             solver=dict(data.get("solver", {})),
-            options=[dict(o) for o in data.get("options", [])],
+            options=[] if options_table else [dict(o) for o in data.get("options", [])],
+            options_file=options_file,
+            new_build=new_build,
+            timetable=timetable,
+            evaluation=evaluation,
             output=output,
         )
 

@@ -403,7 +403,7 @@ def default_options(sites: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-_OPTION_KEYS = ("option", "capital_cost", "capacity", "kind", "sites")
+_OPTION_KEYS = ("option", "capital_cost", "capacity", "ready_year", "kind", "sites")
 
 
 def options_from_settings(
@@ -416,7 +416,8 @@ def options_from_settings(
 
     Each entry has ``option`` (a name such as ``reuse``, ``refurbish``,
     ``new build``), ``capital_cost`` (>= 0), optional ``capacity`` (most
-    population the option can serve), and applies to the sites of one ``kind``,
+    population the option can serve), optional ``ready_year`` (first year the
+    option can open, for the timetable), and applies to the sites of one ``kind``,
     to a list of ``sites`` (ids), or to every site when neither is given. A later
     entry for the same site and option replaces an earlier one.
 
@@ -435,7 +436,8 @@ def options_from_settings(
     Returns
     -------
     pandas.DataFrame
-        ``site_id, option, capital_cost, capacity`` (capacity NaN = unlimited).
+        ``site_id, option, capital_cost, capacity, ready_year`` (capacity NaN =
+        unlimited, ready_year NaN = ready now).
     """
     if not settings:
         return default_options(sites)
@@ -446,7 +448,7 @@ def options_from_settings(
         else np.full(len(sites), "", dtype=object)
     )
     known_ids = set(site_ids)
-    rows: dict[tuple[str, str], tuple[float, float]] = {}
+    rows: dict[tuple[str, str], tuple[float, float, float]] = {}
     for n, entry in enumerate(settings, start=1):
         where = f"{source} entry {n}"
         if not isinstance(entry, Mapping):
@@ -465,6 +467,9 @@ def options_from_settings(
         cap = entry.get("capacity")
         if cap is not None and (not _is_number(cap) or not cap > 0):
             raise InputError(f"{where}: capacity must be a number > 0, got {cap!r}.")
+        ready = entry.get("ready_year")
+        if ready is not None and not _is_int(ready):
+            raise InputError(f"{where}: ready_year must be a whole year, got {ready!r}.")
         if "kind" in entry and "sites" in entry:
             raise InputError(f"{where}: give kind or sites, not both.")
         if "kind" in entry:
@@ -494,6 +499,7 @@ def options_from_settings(
             rows[(str(sid), entry["option"])] = (
                 float(cost),
                 float("nan") if cap is None else float(cap),
+                float("nan") if ready is None else float(ready),
             )
     out = pd.DataFrame(
         {
@@ -501,6 +507,7 @@ def options_from_settings(
             "option": pd.Series([k[1] for k in rows], dtype=object),
             "capital_cost": np.array([v[0] for v in rows.values()], dtype=float),
             "capacity": np.array([v[1] for v in rows.values()], dtype=float),
+            "ready_year": np.array([v[2] for v in rows.values()], dtype=float),
         }
     )
     order = {s: i for i, s in enumerate(site_ids)}
