@@ -114,7 +114,7 @@ def deciles_of(areas: pd.DataFrame, column: str) -> pd.Series:
         first = areas.loc[bad, "area_id"].iloc[0]
         raise InputError(
             f"[evaluation] deprivation column {column!r} must hold deciles 1-10 (1 = most "
-            f"deprived); area {first} has {areas.loc[bad, column].iloc[0]!r}."
+            f"deprived); area {first} has {str(areas.loc[bad, column].iloc[0])!r}."
         )
     return pd.Series(values.to_numpy(), index=areas["area_id"].astype(str))
 

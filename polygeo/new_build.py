@@ -98,7 +98,6 @@ def new_build_sites(
 
 def _limit(areas: gpd.GeoDataFrame, settings: Mapping[str, Any], source: str) -> gpd.GeoDataFrame:
     """The areas candidates may go in: all, or those of the named groups and/or areas."""
-    mask = np.ones(len(areas), dtype=bool)
     named = False
     keep = np.zeros(len(areas), dtype=bool)
     if "groups" in settings:
@@ -120,9 +119,7 @@ def _limit(areas: gpd.GeoDataFrame, settings: Mapping[str, Any], source: str) ->
             )
         keep |= areas["area_id"].astype(str).isin(wanted).to_numpy()
         named = True
-    if named:
-        mask = keep
-    return areas[mask].reset_index(drop=True)
+    return areas[keep].reset_index(drop=True) if named else areas
 
 
 def _grid(
@@ -142,7 +139,7 @@ def _grid(
     ys = np.arange(np.floor(y0 / step) * step + step / 2, y1, step)
     gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
     points = shapely.points(gx, gy)
-    point_idx, area_idx = areas.sindex.query(points, predicate="within")
+    point_idx, area_idx = areas.sindex.query(points, predicate="intersects")
     first = np.unique(point_idx, return_index=True)[1]
     point_idx, area_idx = point_idx[first], area_idx[first]
     home = areas["area_id"].astype(str).to_numpy()[area_idx]
