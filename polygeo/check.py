@@ -25,6 +25,8 @@ Rule names of :class:`Violation` (a public contract):
 ``required`` / ``forbidden``  a required site is closed / a forbidden one open
 ``budget``      the capital total exceeds the budget
 ``hubs``        the number of hubs is outside the rules
+``hub_kind``    fewer hubs of a kind than ``min_hubs_by_kind`` asks, or a group
+                with no hub of the ``kind_in_every_group`` kind located in it
 ``within_group`` a catchment spans several groups
 ``contiguity``  a catchment is not one connected set of areas
 ``hub_report``  the hubs table's population / areas / minutes disagree with the
@@ -462,6 +464,7 @@ def check(
         out.append(Violation("hubs", f"{n_hubs} hubs are open, fewer than the minimum {lo}"))
     if hi is not None and n_hubs > hi:
         out.append(Violation("hubs", f"{n_hubs} hubs are open, more than the maximum {hi}"))
+    out += _hub_kind_violations(open_set, areas, sites, rules)
 
     # within group / contiguity (exceptions exempt when allowed)
     normal = asg[~(asg["exception"].to_numpy(dtype=bool) & allow_exc)]
@@ -516,6 +519,67 @@ def check(
                         (r.site_id,),
                     )
                 )
+    return out
+
+
+def _site_group_of(areas: pd.DataFrame, sites: pd.DataFrame) -> dict[str, str]:
+    """Group of each site: its own ``group`` column, else the area whose polygon holds it
+    (lowest row on a boundary), else the nearest area polygon / origin."""
+    ids = sites["site_id"].astype(str).tolist()
+    if "group" in sites and sites["group"].notna().all():
+        return dict(zip(ids, sites["group"].astype(str), strict=True))
+    groups = areas["group"].astype(str).tolist()
+    polygons = (
+        "geometry" in areas and areas.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    )
+    out = {}
+    for sid, point in zip(ids, sites.geometry, strict=True):
+        if polygons:
+            hits = [k for k, g in enumerate(areas.geometry) if g.intersects(point)]
+            k = hits[0] if hits else int(np.argmin([g.distance(point) for g in areas.geometry]))
+        else:
+            d = np.hypot(areas["origin_x"] - point.x, areas["origin_y"] - point.y)
+            k = int(np.argmin(d.to_numpy()))
+        out[sid] = groups[k]
+    return out
+
+
+def _hub_kind_violations(
+    open_set: set[str], areas: pd.DataFrame, sites: pd.DataFrame, rules: Any
+) -> list[Violation]:
+    """``min_hubs_by_kind`` and ``kind_in_every_group``."""
+    out: list[Violation] = []
+    need = dict(_get(rules, "min_hubs_by_kind", None) or {})
+    every = _get(rules, "kind_in_every_group", None)
+    if not need and every is None:
+        return out
+    kind_of = dict(zip(sites["site_id"].astype(str), sites["kind"].astype(str), strict=True))
+    open_kinds = [kind_of.get(s) for s in open_set]
+    for kind, n in need.items():
+        have = open_kinds.count(str(kind))
+        if have < int(n):
+            out.append(
+                Violation(
+                    "hub_kind",
+                    f"{have} hubs are on {kind} sites, fewer than min_hubs_by_kind {kind} = {n}",
+                )
+            )
+    if every is None:
+        return out
+    if "group" not in areas:
+        return out + [Violation("hub_kind", "the areas have no 'group' column to check")]
+    hubs_of_kind = [s for s in open_set if kind_of.get(s) == every]
+    on_site = sites[sites["site_id"].astype(str).isin(hubs_of_kind)]
+    covered = set(_site_group_of(areas, on_site).values())
+    lacking = sorted(set(areas["group"].astype(str)) - covered)
+    if lacking:
+        out.append(
+            Violation(
+                "hub_kind",
+                f"{len(lacking)} groups have no hub on a {every} site: {_examples(lacking)}",
+                tuple(lacking),
+            )
+        )
     return out
 
 

@@ -7,7 +7,9 @@ at London scale) and names what makes the rules impossible to meet:
   (information: they can never open, so the optimiser drops them);
 * areas that no viable site can serve within the limit, each with the nearest
   viable site and the minutes it would need;
-* conflicts between budget, required hubs, hub counts and populations.
+* conflicts between budget, required hubs, hub counts and populations;
+* hub-kind rules no viable site can meet (the group with no viable site of the
+  kind is named).
 
 Every finding lives here: :func:`diagnose_inputs` works on the arrays of
 :mod:`.inputs` and :mod:`.reduce`; :func:`polygeo.optimise.problem.build_problem`
@@ -27,6 +29,7 @@ import pandas as pd
 
 from polygeo.errors import InfeasibleError
 from polygeo.optimise.inputs import Inputs, limit_minutes, read_inputs, site_xy
+from polygeo.optimise.kinds import quota_conflicts
 from polygeo.optimise.reduce import Reduction, reduce_pairs
 from polygeo.optimise.rules import Rules
 
@@ -404,6 +407,7 @@ def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[
             f"but the total population is {total:,.0f}"
         )
     conflicts += _capacity_and_budget_conflicts(inp, red, must)
+    conflicts += quota_conflicts(inp.quotas, viable, inp.site_ids, why, hi)
     return conflicts
 
 
@@ -438,6 +442,7 @@ def _capacity_and_budget_conflicts(inp: Inputs, red: Reduction, must: np.ndarray
             f"the sites that must open ({int(must.sum())}) cost at least {must_cost:,.0f} "
             f"with their cheapest options, over the budget {rules.budget:,.0f}"
         )
+    conflicts += _cover_budget_conflict(inp, red, must)
     if lo is not None and lo > 0:
         need = max(lo, int(must.sum()))
         others = np.sort(cheapest[viable & ~must])
@@ -448,6 +453,24 @@ def _capacity_and_budget_conflicts(inp: Inputs, red: Reduction, must: np.ndarray
                 f"over the budget {rules.budget:,.0f}"
             )
     return conflicts
+
+
+def _cover_budget_conflict(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]:
+    """The budget against the least capital of any plan that covers everyone."""
+    from polygeo.optimise.cover_bound import cheapest_cover_bound
+
+    budget = inp.rules.budget
+    assert budget is not None
+    bound = cheapest_cover_bound(inp, red, must)
+    if bound is None or bound <= budget * (1 + 1e-9) + _TOL:
+        return []
+    with_kinds = ", the hub-kind rules" if inp.quotas else ""
+    return [
+        f"the budget {budget:,.0f} is below the cheapest capital of any plan that covers "
+        f"everyone: at least {bound:,.0f} (every area needs an open hub within its travel "
+        f"limit, each at its site's cheapest option{with_kinds}); raise the budget to "
+        f"{bound:,.0f} or more, or offer cheaper options"
+    ]
 
 
 def _group_notes(inp: Inputs, unserved: pd.DataFrame) -> list[str]:

@@ -9,13 +9,14 @@ input, and returns the flat numpy arrays every later step works on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from polygeo.errors import InputError
+from polygeo.optimise.kinds import Quota, kind_quotas, site_groups
 from polygeo.optimise.rules import Rules, _closest, check_options
 
 _TOL = 1e-6
@@ -36,6 +37,9 @@ class Inputs:
     home
         Home area row per site (contiguity: the area holding the site, else its
         nearest reachable area), ``-1`` when unused.
+    quotas
+        "At least n of these sites open" from ``min_hubs_by_kind`` and
+        ``kind_in_every_group`` (see :mod:`.kinds`).
     """
 
     rules: Rules
@@ -57,6 +61,7 @@ class Inputs:
     pt: np.ndarray
     adjacency: Any
     home: np.ndarray
+    quotas: list[Quota] = field(default_factory=list)
 
     @property
     def n_areas(self) -> int:
@@ -224,6 +229,29 @@ def _contiguity(
     return adj, home
 
 
+def _quotas(areas: pd.DataFrame, sites: pd.DataFrame, rules: Rules) -> list[Quota]:
+    """The quotas of ``min_hubs_by_kind`` and ``kind_in_every_group``."""
+    if not rules.min_hubs_by_kind and rules.kind_in_every_group is None:
+        return []
+    kinds = _str_col(sites, "kind").astype(str)
+    present = sorted(set(kinds.tolist()))
+    asked = list(rules.min_hubs_by_kind)
+    asked += [rules.kind_in_every_group] if rules.kind_in_every_group is not None else []
+    for kind in asked:
+        if kind not in present:
+            raise InputError(
+                f"rules: no site has kind {kind!r} (min_hubs_by_kind / kind_in_every_group); "
+                f"kinds present: {', '.join(present)}." + _closest(kind, present)
+            )
+    site_group = area_groups = None
+    if rules.kind_in_every_group is not None:
+        site_group = site_groups(areas, sites)
+        area_groups = pd.unique(areas["group"].astype(str).to_numpy(dtype=object))
+    return kind_quotas(
+        rules.min_hubs_by_kind, rules.kind_in_every_group, kinds, site_group, area_groups
+    )
+
+
 def read_inputs(
     areas: pd.DataFrame,
     sites: pd.DataFrame,
@@ -301,4 +329,5 @@ def read_inputs(
         pt=pt,
         adjacency=adj,
         home=home,
+        quotas=_quotas(areas, sites, rules),
     )

@@ -29,6 +29,7 @@ import numpy as np
 
 from polygeo.errors import PolygeoError
 from polygeo.optimise.backends import HighsBackend
+from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import SolverSettings
@@ -125,6 +126,7 @@ def _neighbourhood_model(
         required=required,
         forced=forced & ~required,
         stats={},
+        quotas=quotas_left(p.quotas, outside),
     )
     sub_model = build_model(sub, linking=model.linking)
     # the current plan of the freed areas, in the sub-model's pairs

@@ -25,6 +25,7 @@ import pandas as pd
 
 from polygeo.optimise.diagnose import EXCEPTION_CANDIDATES, Diagnosis, diagnose_inputs
 from polygeo.optimise.inputs import Inputs, read_inputs, site_xy
+from polygeo.optimise.kinds import Quota
 from polygeo.optimise.reduce import Reduction, reduce_pairs, single_site_pairs
 from polygeo.optimise.rules import Rules
 
@@ -55,6 +56,9 @@ class Problem:
         Home area row per site (contiguity), ``-1`` when unused.
     adjacency
         Area adjacency (contiguity) or ``None``.
+    quotas
+        "At least n of these sites open" (``min_hubs_by_kind``,
+        ``kind_in_every_group``; see :mod:`.kinds`).
     diagnosis
         The pre-solve diagnosis.
     stats
@@ -88,6 +92,7 @@ class Problem:
     diagnosis: Diagnosis
     crs: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    quotas: list[Quota] = field(default_factory=list)
 
     @property
     def n_areas(self) -> int:
@@ -226,6 +231,7 @@ def build_problem(
         diagnosis=diagnosis,
         crs=crs,
         stats=stats,
+        quotas=list(inp.quotas),
     )
 
 

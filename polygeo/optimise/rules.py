@@ -105,6 +105,34 @@ def _hub_bounds(value: Any, source: str) -> int | tuple[int | None, int | None] 
     return (lo, hi)
 
 
+def _kind_counts(value: Any, source: str) -> dict[str, int]:
+    """Normalise ``min_hubs_by_kind``: a table of kind -> whole number >= 0."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f"{source}: min_hubs_by_kind must be a table such as {{hospital = 6}}, got {value!r}."
+        )
+    out: dict[str, int] = {}
+    for kind, n in value.items():
+        if not _is_int(n) or int(n) < 0:
+            raise InputError(
+                f"{source}: min_hubs_by_kind {kind} must be a whole number >= 0, got {n!r}."
+            )
+        out[str(kind)] = int(n)
+    return out
+
+
+def _kind(value: Any, source: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(
+            f'{source}: kind_in_every_group must be a site kind such as "hospital", got {value!r}.'
+        )
+    return value.strip()
+
+
 def _objective(value: Any, source: str) -> str | dict[str, float]:
     if isinstance(value, str):
         if value not in OBJECTIVE_TERMS:
@@ -175,6 +203,14 @@ class Rules:
         ``{"travel": 1, "cost": 1e-4}``. Single-term ``"cost"`` and ``"hubs"``
         break ties by travel with a weight too small to trade a hub or one
         currency unit for it.
+    min_hubs_by_kind
+        At least this many hubs on sites of each kind, e.g. ``{"hospital": 6}``
+        (primary-care-led urgent care on hospital sites).
+    kind_in_every_group
+        A site kind (e.g. ``"hospital"``): every group (the areas' ``group``
+        column) has at least one hub on a site of this kind located in it (a
+        site's group is the sites' ``group`` column, else the group of the area
+        holding it; see :mod:`polygeo.optimise.kinds`).
 
     Examples
     --------
@@ -193,6 +229,8 @@ class Rules:
     allow_exceptions: bool = False
     exception_penalty: float = DEFAULT_EXCEPTION_PENALTY
     objective: str | dict[str, float] = "travel"
+    min_hubs_by_kind: dict[str, int] = field(default_factory=dict)
+    kind_in_every_group: str | None = None
 
     def __post_init__(self) -> None:
         src = "Rules"
@@ -217,6 +255,8 @@ class Rules:
         set_(self, "forbidden_sites", _ids(self.forbidden_sites, "forbidden_sites", src))
         set_(self, "hubs", _hub_bounds(self.hubs, src))
         set_(self, "objective", _objective(self.objective, src))
+        set_(self, "min_hubs_by_kind", _kind_counts(self.min_hubs_by_kind, src))
+        set_(self, "kind_in_every_group", _kind(self.kind_in_every_group, src))
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -288,6 +328,10 @@ class Rules:
             data["hubs"] = _hub_bounds(data["hubs"], source)
         if "objective" in data:
             data["objective"] = _objective(data["objective"], source)
+        if "min_hubs_by_kind" in data:
+            data["min_hubs_by_kind"] = _kind_counts(data["min_hubs_by_kind"], source)
+        if "kind_in_every_group" in data:
+            data["kind_in_every_group"] = _kind(data["kind_in_every_group"], source)
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -299,6 +343,7 @@ class Rules:
             out["hubs"] = {"min": self.hubs[0], "max": self.hubs[1]}
         if isinstance(self.objective, dict):
             out["objective"] = dict(self.objective)
+        out["min_hubs_by_kind"] = dict(self.min_hubs_by_kind)
         return out
 
 
