@@ -26,7 +26,8 @@ Rule names of :class:`Violation` (a public contract):
 ``budget``      the capital total exceeds the budget
 ``hubs``        the number of hubs is outside the rules
 ``hub_kind``    fewer hubs of a kind than ``min_hubs_by_kind`` asks, or a group
-                with no hub of the ``kind_in_every_group`` kind located in it
+                none of whose areas is served (not as an exception) by a hub of
+                the ``kind_in_every_group`` kind
 ``within_group`` a catchment spans several groups
 ``contiguity``  a catchment is not one connected set of areas
 ``hub_report``  the hubs table's population / areas / minutes disagree with the
@@ -464,7 +465,7 @@ def check(
         out.append(Violation("hubs", f"{n_hubs} hubs are open, fewer than the minimum {lo}"))
     if hi is not None and n_hubs > hi:
         out.append(Violation("hubs", f"{n_hubs} hubs are open, more than the maximum {hi}"))
-    out += _hub_kind_violations(open_set, areas, sites, rules)
+    out += _hub_kind_violations(open_set, asg, areas, sites, rules)
 
     # within group / contiguity (exceptions exempt when allowed)
     normal = asg[~(asg["exception"].to_numpy(dtype=bool) & allow_exc)]
@@ -522,30 +523,8 @@ def check(
     return out
 
 
-def _site_group_of(areas: pd.DataFrame, sites: pd.DataFrame) -> dict[str, str]:
-    """Group of each site: its own ``group`` column, else the area whose polygon holds it
-    (lowest row on a boundary), else the nearest area polygon / origin."""
-    ids = sites["site_id"].astype(str).tolist()
-    if "group" in sites and sites["group"].notna().all():
-        return dict(zip(ids, sites["group"].astype(str), strict=True))
-    groups = areas["group"].astype(str).tolist()
-    polygons = (
-        "geometry" in areas and areas.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
-    )
-    out = {}
-    for sid, point in zip(ids, sites.geometry, strict=True):
-        if polygons:
-            hits = [k for k, g in enumerate(areas.geometry) if g.intersects(point)]
-            k = hits[0] if hits else int(np.argmin([g.distance(point) for g in areas.geometry]))
-        else:
-            d = np.hypot(areas["origin_x"] - point.x, areas["origin_y"] - point.y)
-            k = int(np.argmin(d.to_numpy()))
-        out[sid] = groups[k]
-    return out
-
-
 def _hub_kind_violations(
-    open_set: set[str], areas: pd.DataFrame, sites: pd.DataFrame, rules: Any
+    open_set: set[str], asg: pd.DataFrame, areas: pd.DataFrame, sites: pd.DataFrame, rules: Any
 ) -> list[Violation]:
     """``min_hubs_by_kind`` and ``kind_in_every_group``."""
     out: list[Violation] = []
@@ -568,15 +547,20 @@ def _hub_kind_violations(
         return out
     if "group" not in areas:
         return out + [Violation("hub_kind", "the areas have no 'group' column to check")]
-    hubs_of_kind = [s for s in open_set if kind_of.get(s) == every]
-    on_site = sites[sites["site_id"].astype(str).isin(hubs_of_kind)]
-    covered = set(_site_group_of(areas, on_site).values())
-    lacking = sorted(set(areas["group"].astype(str)) - covered)
+    group_of = dict(zip(areas["area_id"].astype(str), areas["group"].astype(str), strict=True))
+    served = asg[
+        ~asg["exception"].to_numpy(dtype=bool)
+        & asg["site_id"].isin(open_set).to_numpy()
+        & asg["site_id"].map(kind_of).eq(every).to_numpy()
+    ]
+    covered = set(served["area_id"].map(group_of).dropna())
+    lacking = sorted(set(group_of.values()) - covered)
     if lacking:
         out.append(
             Violation(
                 "hub_kind",
-                f"{len(lacking)} groups have no hub on a {every} site: {_examples(lacking)}",
+                f"{len(lacking)} groups have no polysystem whose hub is on a {every} site: "
+                f"{_examples(lacking)}",
                 tuple(lacking),
             )
         )

@@ -3,7 +3,10 @@ diagnosis names the group with no viable site of the kind, the checker sees a br
 
 A strip of six 1 km areas, 1,000 people each (3 minutes per km), two groups
 (west: cells 0-2, east: cells 3-5); clinics at cells 1 and 4 (the best hubs),
-hospitals at the ends (cells 0 and 5).
+hospitals at the ends (cells 0 and 5). With catchments of 3,000 people the
+cheapest way to give both groups a polysystem on a hospital site is both
+hospitals (18,000 person-minutes) rather than one hospital reaching across the
+border (21,000).
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ EXACT = SolverSettings(gap=0.0)
 GROUPS = ["west"] * 3 + ["east"] * 3
 
 
-def instance(sites=((1, "clinic"), (4, "clinic"), (0, "hospital"), (5, "hospital"))):
+def instance(sites=((1, "clinic"), (4, "clinic"), (0, "hospital"), (5, "hospital")), limit=100.0):
     pts = [(c * 1000.0 + 500.0, 500.0) for c, _ in sites]
     kinds = [k for _, k in sites]
     return grid_instance(
-        6, 1, population=1000, sites=pts, site_kinds=kinds, groups=GROUPS, limit=100.0
+        6, 1, population=1000, sites=pts, site_kinds=kinds, groups=GROUPS, limit=limit
     )
 
 
@@ -70,28 +73,45 @@ def test_kind_in_every_group_binds():
 
 
 def test_diagnosis_names_the_group_without_a_viable_site():
-    areas, sites, table = instance(((1, "clinic"), (4, "clinic"), (0, "hospital")))
+    # 6 minutes = 2 km: the west hospital cannot reach the east group
+    areas, sites, table = instance(((1, "clinic"), (4, "clinic"), (0, "hospital")), limit=6.0)
     rules = Rules(min_population=3000, kind_in_every_group="hospital")
-    with pytest.raises(InfeasibleError, match="group east has no hospital site at all"):
+    with pytest.raises(
+        InfeasibleError,
+        match="group east needs a polysystem whose hub is on a hospital site, but none of its "
+        "areas has a hospital site within its travel limit",
+    ):
         solve(areas, sites, table, rules, solver=EXACT)
-    areas, sites, table = instance()
+    areas, sites, table = instance(limit=6.0)
     rules = Rules(min_population=3000, kind_in_every_group="hospital", forbidden_sites=["s03"])
     found = diagnose(areas, sites, table, rules)
     assert found.infeasible
     assert any(
-        "group east has 0 viable hospital sites (1 that cannot open - s03: forbidden" in c
+        c.startswith("group east needs a polysystem")
+        and "the 1 hospital sites within reach of its areas cannot open (s03: forbidden" in c
         for c in found.conflicts
     )
+    assert not any("group west" in c for c in found.conflicts)
     many = Rules(min_population=3000, min_hubs_by_kind={"hospital": 3})
     assert any(
         "the study area has 2 viable hospital sites" in c
         for c in diagnose(areas, sites, table, many).conflicts
     )
-    capped = Rules(min_population=1000, kind_in_every_group="hospital", hubs={"max": 1})
+    capped = Rules(min_population=1000, min_hubs_by_kind={"hospital": 2, "clinic": 1}, hubs=2)
     assert any(
-        "the hub-kind rules need at least 2 hubs, but at most 1 are allowed" in c
+        "the hub-kind rules need at least 3 hubs, but at most 2 are allowed" in c
         for c in diagnose(areas, sites, table, capped).conflicts
     )
+
+
+def test_a_hospital_across_the_border_serves_a_group_without_one():
+    # no hospital in the east group, but the west one reaches an east area (limit 100 min)
+    areas, sites, table = instance(((1, "clinic"), (4, "clinic"), (0, "hospital")))
+    rules = Rules(min_population=2000, kind_in_every_group="hospital")
+    plan = solved(areas, sites, table, rules)
+    hub = dict(zip(plan.assignments["area_id"], plan.assignments["site_id"], strict=True))
+    assert "s02" in set(plan.hubs["site_id"])
+    assert any(hub[f"a{k:03d}"] == "s02" for k in (3, 4, 5))
 
 
 def test_unknown_kind_and_bad_values_are_input_errors():

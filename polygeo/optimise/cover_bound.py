@@ -7,7 +7,8 @@ solver search for a plan that cannot exist.
 The bound is a relaxation of the plan: every area must have an open hub within
 its travel limit (a covering row over the sites that can serve it), every open
 site costs at least its cheapest capital option, sites that must open are open,
-the hub-kind quotas and hub counts hold, and the open hubs' capacities add up to
+the hub-kind quotas hold (a group's hub of the kind within reach of one of its
+areas) and so do the hub counts, and the open hubs' capacities add up to
 the population. Catchment populations and the one-hub-per-area assignment are
 dropped, so every plan of the full rules costs at least this much. The covering
 problem is solved as a small MIP by HiGHS (``scipy.optimize.milp``) for a few
@@ -75,7 +76,11 @@ def cheapest_cover_bound(
         )
     ]
     for q in inp.quotas:
-        constraints.append(LinearConstraint(q.sites[cols].astype(float)[None, :], q.count, np.inf))
+        sites = q.sites
+        if q.areas is not None:  # a hub of the kind within reach of one of the group's areas
+            sites = np.zeros(m, dtype=bool)
+            sites[ps[q.areas[pa] & q.sites[ps]]] = True
+        constraints.append(LinearConstraint(sites[cols].astype(float)[None, :], q.count, np.inf))
     lo, hi = rules.hub_bounds
     if lo is not None or hi is not None:
         constraints.append(

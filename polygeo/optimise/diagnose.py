@@ -407,7 +407,8 @@ def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[
             f"but the total population is {total:,.0f}"
         )
     conflicts += _capacity_and_budget_conflicts(inp, red, must)
-    conflicts += quota_conflicts(inp.quotas, viable, inp.site_ids, why, hi)
+    pairs = (inp.pa, inp.ps, red.alive)
+    conflicts += quota_conflicts(inp.quotas, viable, inp.site_ids, why, hi, pairs)
     return conflicts
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from polygeo.errors import InputError
-from polygeo.optimise.kinds import Quota, kind_quotas, site_groups
+from polygeo.optimise.kinds import Quota, kind_quotas
 from polygeo.optimise.rules import Rules, _closest, check_options
 
 _TOL = 1e-6
@@ -243,13 +243,15 @@ def _quotas(areas: pd.DataFrame, sites: pd.DataFrame, rules: Rules) -> list[Quot
                 f"rules: no site has kind {kind!r} (min_hubs_by_kind / kind_in_every_group); "
                 f"kinds present: {', '.join(present)}." + _closest(kind, present)
             )
-    site_group = area_groups = None
+    area_group = None
     if rules.kind_in_every_group is not None:
-        site_group = site_groups(areas, sites)
-        area_groups = pd.unique(areas["group"].astype(str).to_numpy(dtype=object))
-    return kind_quotas(
-        rules.min_hubs_by_kind, rules.kind_in_every_group, kinds, site_group, area_groups
-    )
+        if "group" not in areas:
+            raise InputError(
+                "kind_in_every_group needs a 'group' column in the areas (load them with "
+                'group = "LAD11NM" or another borough / PCT column).'
+            )
+        area_group = areas["group"].astype(str).to_numpy(dtype=object)
+    return kind_quotas(rules.min_hubs_by_kind, rules.kind_in_every_group, kinds, area_group)
 
 
 def read_inputs(

@@ -57,6 +57,12 @@ def _open_option(model: Model, v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _kept_sites(p, choice: np.ndarray, free: np.ndarray, assigned: np.ndarray) -> np.ndarray:
+    """Per area, the site it stays with outside the sub-model (-1: freed or an exception)."""
+    exception = (choice >= 0) & p.pair_exception[np.maximum(choice, 0)]
+    return np.where(free | exception, -1, assigned)
+
+
 def _neighbourhood_model(
     model: Model, v: np.ndarray, hubs: np.ndarray
 ) -> tuple[Model, np.ndarray, np.ndarray] | None:
@@ -126,7 +132,7 @@ def _neighbourhood_model(
         required=required,
         forced=forced & ~required,
         stats={},
-        quotas=quotas_left(p.quotas, outside),
+        quotas=quotas_left(p.quotas, outside, _kept_sites(p, choice, free, assigned_site)),
     )
     sub_model = build_model(sub, linking=model.linking)
     # the current plan of the freed areas, in the sub-model's pairs

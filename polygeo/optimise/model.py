@@ -18,8 +18,9 @@ Rows (``row_lo <= A x <= row_hi``), writing ``u_j = sum_o y_jo``:
 * ``one_option``: ``sum_o y_jo <= 1`` (``= 1`` for sites that must open);
 * ``group``: ``sum_g z_jg - u_j = 0``;
 * ``budget``: ``sum c_jo y_jo <= B``; ``hubs``: ``L <= sum y <= U``;
-* ``kind``: ``sum of y over the options of a quota's sites >= n`` (``min_hubs_by_kind``,
-  and one per group for ``kind_in_every_group``; see :mod:`.kinds`);
+* ``kind``: ``sum of y over the options of a quota's sites >= n`` (``min_hubs_by_kind``),
+  and, per group for ``kind_in_every_group``, ``sum of x over the pairs of the group's
+  areas with sites of the kind >= 1`` (see :mod:`.kinds`);
 * ``cut``: contiguity cuts added between solves (see :mod:`.contiguity`).
 
 The objective is ``w_travel * sum p_i (t_ij + penalty * exception_ij) x_ij +
@@ -436,8 +437,11 @@ def build_model(problem: Problem, *, linking: Linking = "disaggregated") -> Mode
         )
 
     for q in p.quotas:
-        sel = np.flatnonzero(q.sites[p.opt_site])
-        rows.add("kind", np.zeros(len(sel)), y0 + sel, np.ones(len(sel)), float(q.count), np.inf)
+        if q.areas is None:
+            sel = y0 + np.flatnonzero(q.sites[p.opt_site])
+        else:
+            sel = np.flatnonzero(q.areas[p.pair_area] & q.sites[p.pair_site] & ~p.pair_exception)
+        rows.add("kind", np.zeros(len(sel)), sel, np.ones(len(sel)), float(q.count), np.inf)
 
     A, row_lo, row_hi = rows.matrix(n_cols)
 

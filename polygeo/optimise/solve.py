@@ -280,6 +280,10 @@ def start_plan(model: Model, settings: SolverSettings) -> np.ndarray | None:
 
     budget = 10.0 if settings.time_limit is None else min(10.0, 0.1 * settings.time_limit)
     v0 = greedy_start(model, improve_seconds=budget)
+    if v0 is None and model.problem.quotas:
+        from polygeo.optimise.quota_start import quota_start
+
+        v0 = quota_start(model, improve_seconds=budget)
     if v0 is not None:
         log.info("greedy start plan: objective %.6g", model.objective_value(v0))
     return v0
