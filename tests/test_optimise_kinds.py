@@ -124,3 +124,29 @@ def test_unknown_kind_and_bad_values_are_input_errors():
         Rules.from_dict({"kind_in_every_group": 3})
     rules = Rules.from_dict({"min_hubs_by_kind": {"hospital": 2}, "kind_in_every_group": "gp"})
     assert Rules.from_dict(rules.to_dict()) == rules
+
+
+def test_start_plan_meets_the_quotas_the_plain_greedy_misses():
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.quota_start import quota_start
+    from polygeo.optimise.start import greedy_start
+
+    # eight areas; clinics at cells 1, 2, 5, 6 and hospitals at the ends (0 and 7)
+    pts = [(c * 1000.0 + 500.0, 500.0) for c in (1, 2, 5, 6, 0, 7)]
+    areas, sites, table = grid_instance(
+        8,
+        1,
+        population=1000,
+        sites=pts,
+        site_kinds=["clinic"] * 4 + ["hospital"] * 2,
+        groups=["west"] * 4 + ["east"] * 4,
+        limit=100.0,
+    )
+    rules = Rules(min_population=2000, kind_in_every_group="hospital")
+    model = build_model(build_problem(areas, sites, table, rules))
+    assert greedy_start(model) is None  # the greedy closes both small hospital hubs
+    v = quota_start(model)
+    assert v is not None and model.is_feasible(v)
+    plan = solve(areas, sites, table, rules, solver=EXACT)
+    assert plan.solver["start_objective"] is not None
+    assert check(plan, areas, sites, table, rules) == []

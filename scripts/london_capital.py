@@ -1,0 +1,113 @@
+"""London capital options as a scripted run: reuse everywhere vs refurbish / new build.
+
+Runs ``data/scenarios/london-capital.toml`` three ways through the Python API, as a
+planner's script would:
+
+1. **reuse**: every existing site reused at no cost, no new builds, no budget
+   (the capital table of the scenario dropped);
+2. **capital**: the scenario as written: reuse / refurbish / new-build options
+   with costs and ready years, new-build candidates on a 3 km grid, a hub on a
+   hospital site for every borough, a 600 M budget and a 4-year timetable;
+3. **budget too small**: the capital scenario with a budget below the cheapest
+   100%-coverage plan, which must fail before solving, naming both figures.
+
+Each run writes its plan (checked by :func:`polygeo.check`), ``timetable.csv``
+and ``summary.json`` with the ``evaluation`` block; the script prints the figures
+for BENCHMARKS.md.
+
+Usage::
+
+    python scripts/london_capital.py [--time-limit 300] [--out /tmp/london-capital]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from polygeo.errors import InfeasibleError
+from polygeo.pipeline import run_scenario
+from polygeo.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "data" / "scenarios" / "london-capital.toml"
+
+
+def figures(out: Path) -> dict:
+    summary = json.loads((out / "summary.json").read_text())
+    ev = summary["evaluation"]
+    row = {
+        "hubs": summary["hubs"],
+        "coverage": summary["coverage"],
+        "capital": ev["value_for_money"]["capital_total"],
+        "per_head": ev["value_for_money"]["capital_per_head"],
+        "share_reuse": ev["value_for_money"]["share_hubs_reuse"],
+        "mean_min": ev["access"]["mean_minutes"],
+        "p95_min": ev["access"]["p95_minutes"],
+        "within_15": ev["access"]["share_within_minutes"]["15"],
+        "gap_d1_d10": ev["inequality"]["mean_minutes_gap_most_vs_least_deprived"],
+        "fifth_within_15": ev["inequality"]["most_deprived_fifth_share_within_15"],
+        "valid": summary["check"]["valid"],
+        "status": summary["solver"]["status"],
+        "gap": summary["solver"]["gap"],
+        "by_option": summary.get("capital_by_option"),
+    }
+    if "baseline" in ev:
+        row["change_mean_min"] = ev["baseline"]["change"]["access"]["mean_minutes"]
+    if "timetable" in summary:
+        row["timetable"] = {
+            k: summary["timetable"][k]
+            for k in ("population_years", "hubs_scheduled", "extra_budget_needed", "spent")
+        }
+        row["timetable"]["unscheduled"] = len(summary["timetable"]["hubs_unscheduled"])
+    return row
+
+
+def run(name: str, scenario, out: Path, time_limit: float) -> dict:
+    t0 = time.perf_counter()
+    result = run_scenario(
+        scenario, out_dir=out / name, progress=False, overrides={"time_limit": time_limit}
+    )
+    row = {"run": name, "seconds": round(time.perf_counter() - t0, 1), **figures(out / name)}
+    row["violations"] = [str(v) for v in result.violations]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/london-capital"))
+    args = parser.parse_args()
+    capital = load_scenario(SCENARIO)
+    reuse = dataclasses.replace(
+        capital,
+        options_file={},
+        new_build={},
+        timetable={},
+        rules={k: v for k, v in capital.rules.items() if k != "budget"},
+    )
+    rows = [
+        run("reuse", reuse, args.out, args.time_limit),
+        run("capital", capital, args.out, args.time_limit),
+    ]
+    small = dataclasses.replace(capital, rules={**capital.rules, "budget": 5e6})
+    t0 = time.perf_counter()
+    try:
+        run_scenario(small, out_dir=args.out / "small", progress=False)
+        rows.append({"run": "budget 5M", "error": None})
+    except InfeasibleError as exc:
+        rows.append(
+            {
+                "run": "budget 5M",
+                "seconds": round(time.perf_counter() - t0, 1),
+                "error": str(exc).splitlines()[0],
+            }
+        )
+    print(json.dumps(rows, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
