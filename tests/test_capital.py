@@ -232,3 +232,24 @@ def test_capital_run_writes_checked_plan_timetable_and_evaluation(capital_run):
     assert sum(v["capital"] for v in by_option.values()) == pytest.approx(
         hubs["capital_cost"].sum()
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[options]\nsheet = "x"\n', r"\[options\] needs path"),
+        ("[new_build]\ncapital_cost = 1\n", r"\[new_build\] needs exactly one of grid_m"),
+        ("[new_build]\ngrid_m = 500\n", r"\[new_build\] needs capital_cost"),
+        ("[new_build]\ngrid = 500\n", r"unknown key \[new_build\] grid\. Did you mean 'grid_m'"),
+        ("[timetable]\ncarry_over = true\n", r"\[timetable\] needs budgets"),
+        ('[timetable]\nbudgets = {2009 = 1}\ncarry_over = "yes"\n', r"carry_over must be bool"),
+        ('[evaluation]\nbaseline = "today.csv"\n', r"baseline = 'today.csv': use \"nearest_gp\""),
+        ('[evaluation]\ndeprivaton = "imd"\n', r"Did you mean 'deprivation'"),
+    ],
+)
+def test_scenario_capital_tables_are_checked(tmp_path, text, message):
+    areas = write(tmp_path / "areas.csv", "area_id,x,y,population\na1,0,0,10\n")
+    assert areas.exists()
+    path = write(tmp_path / "s.toml", '[areas]\npoints = "areas.csv"\n' + text)
+    with pytest.raises(InputError, match=message):
+        load_scenario(path)
