@@ -31,6 +31,37 @@ class Appraisal:
     timetable: Timetable | None = None
 
 
+def check_settings(
+    areas: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    timetable: dict[str, Any] | None = None,
+    evaluation: dict[str, Any] | None = None,
+    source: str = "scenario",
+) -> None:
+    """Check ``[timetable]`` and ``[evaluation]`` against the inputs before any solve.
+
+    Raises
+    ------
+    InputError
+        Bad budgets, a deprivation column the areas lack or that holds other than
+        deciles 1-10, or ``baseline = "nearest_gp"`` without GP practices.
+    """
+    from polygeo.errors import InputError
+    from polygeo.evaluate import GP_KIND, deciles_of
+
+    if timetable:
+        budgets_from_settings(timetable["budgets"], source=f"{source} [timetable]")
+    settings = dict(evaluation or {})
+    if settings.get("deprivation") is not None:
+        deciles_of(areas, settings["deprivation"])
+    if settings.get("baseline") == "nearest_gp" and not sites["kind"].astype(str).eq(GP_KIND).any():
+        raise InputError(
+            f'{source}: [evaluation] baseline = "nearest_gp" needs sites of kind "gp"; add the '
+            'GP practices as [[sites]] with kind = "gp", or give a file of current assignments.'
+        )
+
+
 def appraise(
     plan: Any,
     areas: pd.DataFrame,

@@ -222,7 +222,7 @@ def run_scenario(
     RunResult
         The plan, the independent checker's violations (empty when valid) and the files.
     """
-    from polygeo.appraisal import appraise
+    from polygeo.appraisal import appraise, check_settings
     from polygeo.check import check
     from polygeo.optimise import Rules, SolverSettings, solve
     from polygeo.outputs import write_plan
@@ -236,6 +236,13 @@ def run_scenario(
     areas, sites = inputs.areas, inputs.sites
     log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
     options = scenario_options(scenario, sites)
+    check_settings(
+        areas,
+        sites,
+        timetable=scenario.timetable,
+        evaluation=scenario.evaluation,
+        source=scenario.source,
+    )
     provider, limit, table = travel_table(scenario, areas, sites, progress=progress)
     adjacency = None
     if rules.contiguous:

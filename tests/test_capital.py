@@ -253,3 +253,11 @@ def test_scenario_capital_tables_are_checked(tmp_path, text, message):
     path = write(tmp_path / "s.toml", '[areas]\npoints = "areas.csv"\n' + text)
     with pytest.raises(InputError, match=message):
         load_scenario(path)
+
+
+def test_evaluation_settings_fail_before_the_solve(tmp_path):
+    path = write_demo(tmp_path, n_areas=60, seed=3)
+    path.write_text(path.read_text() + '\n[evaluation]\ndeprivation = "income_decile"\n')
+    with pytest.raises(InputError, match=r"deprivation = 'income_decile': the areas have no"):
+        run_scenario(load_scenario(path), progress=False)
+    assert not (tmp_path / "out").exists()
