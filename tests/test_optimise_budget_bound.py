@@ -106,3 +106,23 @@ def test_hub_kind_rules_raise_the_bound():
         InfeasibleError, match=r"the budget 5,000,000 is below .* at least 9,000,000"
     ):
         solve(areas, sites, table, rules, options=options, solver=EXACT)
+
+
+def test_a_budget_above_the_bound_that_no_plan_meets_still_names_both_figures():
+    # one hub could reach everyone, but within_group needs one hub per group: 2,000,000
+    areas, sites, table = grid_instance(
+        4,
+        1,
+        population=1000,
+        sites=[(1500, 500), (2500, 500)],
+        groups=["A", "A", "B", "B"],
+        limit=100.0,
+    )
+    options = options_for(sites, [1e6, 1e6])
+    rules = Rules(min_population=2000, within_group=True, budget=1.5e6)
+    assert diagnose(areas, sites, table, rules, options).capital_lower_bound == 1e6
+    with pytest.raises(
+        InfeasibleError,
+        match=r"the budget is 1,500,000; any plan covering everyone costs at least 1,000,000",
+    ):
+        solve(areas, sites, table, rules, options=options, solver=EXACT)

@@ -74,6 +74,9 @@ class Diagnosis:
         True when the unserved areas become exceptions (``allow_exceptions``).
     notes
         Further information (reductions made, settings used).
+    capital_lower_bound
+        With a ``budget``: a proven lower bound on the capital of any plan that
+        covers everyone (see :mod:`.cover_bound`), else ``None``.
     """
 
     areas_unserved: pd.DataFrame = field(default_factory=lambda: _empty(UNSERVED_COLUMNS))
@@ -81,6 +84,7 @@ class Diagnosis:
     conflicts: list[str] = field(default_factory=list)
     exceptions: bool = False
     notes: list[str] = field(default_factory=list)
+    capital_lower_bound: float | None = None
 
     @property
     def infeasible(self) -> bool:
@@ -155,6 +159,7 @@ class Diagnosis:
             "areas_unserved": records(self.areas_unserved),
             "sites_unviable": records(self.sites_unviable),
             "notes": list(self.notes),
+            "capital_lower_bound": self.capital_lower_bound,
         }
 
     def raise_if_infeasible(self) -> None:
@@ -443,7 +448,6 @@ def _capacity_and_budget_conflicts(inp: Inputs, red: Reduction, must: np.ndarray
             f"the sites that must open ({int(must.sum())}) cost at least {must_cost:,.0f} "
             f"with their cheapest options, over the budget {rules.budget:,.0f}"
         )
-    conflicts += _cover_budget_conflict(inp, red, must)
     if lo is not None and lo > 0:
         need = max(lo, int(must.sum()))
         others = np.sort(cheapest[viable & ~must])
@@ -456,14 +460,20 @@ def _capacity_and_budget_conflicts(inp: Inputs, red: Reduction, must: np.ndarray
     return conflicts
 
 
-def _cover_budget_conflict(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]:
-    """The budget against the least capital of any plan that covers everyone."""
+def _capital_bound(inp: Inputs, red: Reduction) -> float | None:
+    """With a budget, the least capital of any plan that covers everyone (a bound)."""
     from polygeo.optimise.cover_bound import cheapest_cover_bound
 
+    if inp.rules.budget is None or not red.viable.any():
+        return None
+    _, must = _must_open_conflicts(inp, red)
+    return cheapest_cover_bound(inp, red, must)
+
+
+def _cover_budget_conflict(inp: Inputs, bound: float | None) -> list[str]:
+    """The budget against the least capital of any plan that covers everyone."""
     budget = inp.rules.budget
-    assert budget is not None
-    bound = cheapest_cover_bound(inp, red, must)
-    if bound is None or bound <= budget * (1 + 1e-9) + _TOL:
+    if budget is None or bound is None or bound <= budget * (1 + 1e-9) + _TOL:
         return []
     with_kinds = ", the hub-kind rules" if inp.quotas else ""
     return [
@@ -520,6 +530,8 @@ def diagnose_inputs(
     areas_unserved, exceptions = _unserved_areas(inp, red, frames, far_times, limit)
     conflicts, notes = _exception_findings(inp, red, areas_unserved, exceptions, far_times)
     conflicts += _rule_conflicts(inp, red, sites_unviable)
+    bound = _capital_bound(inp, red)
+    conflicts += _cover_budget_conflict(inp, bound)
     notes += _group_notes(inp, areas_unserved)
     diagnosis = Diagnosis(
         areas_unserved=areas_unserved,
@@ -527,6 +539,7 @@ def diagnose_inputs(
         conflicts=conflicts,
         exceptions=bool(inp.rules.allow_exceptions),
         notes=notes,
+        capital_lower_bound=bound,
     )
     return diagnosis, exceptions
 

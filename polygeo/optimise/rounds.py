@@ -126,6 +126,12 @@ def _raise_on_failure(
         ]
         if rounds > 1:
             tried.append(f"{model.cuts} contiguity cuts were added over {rounds - 1} rounds")
+        bound = getattr(problem.diagnosis, "capital_lower_bound", None)
+        if problem.rules.budget is not None and bound is not None:
+            tried.append(
+                f"the budget is {problem.rules.budget:,.0f}; any plan covering everyone costs "
+                f"at least {bound:,.0f} (a lower bound: the cheapest such plan may cost more)"
+            )
         rules = problem.rules
         relax = ["min_population", "hubs", "budget", "max_population / capacities"]
         if rules.within_group:
