@@ -333,4 +333,4 @@ def _extra_budget(
         np.r_[np.ones(n), 0],
         np.r_[np.ones(n), np.inf],
     )
-    return float(max(result.x[n], 0.0))
+    return float(math.ceil(max(result.x[n], 0.0) - 1e-3))  # whole currency units, up
