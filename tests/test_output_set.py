@@ -49,7 +49,13 @@ def test_previous_set_is_kept_with_its_time_stamp_and_names_the_run(tiny, tmp_pa
     assert first_set["id"] == first.run_id
     run = first_set["summary"]["run"]
     assert len(run["scenario_sha256"]) == 64
-    assert set(run["files"]) == {"assignments.csv", "hubs.csv", "catchments.gpkg", "map.html"}
+    assert set(run["files"]) == {
+        "assignments.csv",
+        "hubs.csv",
+        "catchments.gpkg",
+        "map.html",
+        "report.html",
+    }
 
     second = run_scenario(load_scenario(tiny), out_dir=out, progress=False)
     assert second.run_id != first.run_id

@@ -175,7 +175,11 @@ def test_report_states_the_plans_figures_names_and_check(hostile_run):
     assert page.count("<svg") == 4
     assert page.count("class='catchment'") == len(hubs)
     assert "mean minutes by deprivation decile" in page
-    assert "id=evaluation" not in page and "id=timetable" not in page
+    # every run appraises its plan: the evaluation section shows summary.json's figures
+    evaluation = page[page.index("id=evaluation") :]
+    access = summary["evaluation"]["access"]
+    assert f"<th>mean_minutes</th><td>{access['mean_minutes']:,.1f}" in evaluation
+    assert "id=timetable" not in page  # no [timetable], no timetable.csv
 
 
 def test_polygeo_report_rebuilds_pages_with_evaluation_and_timetable(hostile_run, tmp_path):
