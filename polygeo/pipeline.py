@@ -217,6 +217,7 @@ def run_scenario(
         solver=solver,
         adjacency=adjacency,
         far_times=far_times_from(provider, areas, sites),
+        progress=progress,
     )
     violations = check(plan, areas, sites, table, rules, options=options, adjacency=adjacency)
     target = scenario.output_dir(out_dir)

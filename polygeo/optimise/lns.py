@@ -126,7 +126,7 @@ def _neighbourhood_model(
         forced=forced & ~required,
         stats={},
     )
-    sub_model = build_model(sub, linking=model.linking)
+    sub_model = build_model(sub, linking=model.linking, weights=model.weights)
     # the current plan of the freed areas, in the sub-model's pairs
     sub_choice = np.full(p.n_areas, -1, dtype=np.int64)
     pos = np.searchsorted(pk, choice[free])
@@ -284,7 +284,9 @@ def kernel_search(
         keep[x] = True
         pairs = np.flatnonzero(keep)
     keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
-    sub = build_model(restrict_problem(p, keep, keep_options), linking=model.linking)
+    sub = build_model(
+        restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
+    )
     sub_settings = SolverSettings(
         name="highs", gap=1e-4, threads=settings.threads if settings else None
     )
