@@ -63,13 +63,15 @@ LNS_MIN_PAIRS = 20_000
 #: Models with more pairs than this get polygeo's own bound (smaller ones: the solver's).
 BOUND_MIN_PAIRS = 3_000
 
-#: Most seconds spent on the Lagrangian bound (and at most 15% of the time limit).
+#: Most seconds spent on the Lagrangian bound (and at most 15% of the time limit; 30%
+#: on models small enough to skip the neighbourhood search).
 BOUND_SECONDS = 90.0
 
 #: Sites open in more than this share of the relaxation's last steps form the kernel.
 KERNEL_FREQUENCY = 0.05
 
-#: Most seconds of the MIP on the kernel's sites (and at most 20% of the time limit).
+#: Most seconds of the MIP on the kernel's sites (and at most 20% of the time limit; 50%
+#: on models small enough to skip the neighbourhood search).
 KERNEL_SECONDS = 60.0
 
 #: Kernels with more pairs than this are not solved (HiGHS stays at the root node).
@@ -307,7 +309,8 @@ def lower_bound(
     if model.n_x <= BOUND_MIN_PAIRS:
         return None
     limit = settings.time_limit
-    seconds = BOUND_SECONDS if limit is None else min(BOUND_SECONDS, 0.15 * limit)
+    share = 0.15 if model.n_x > LNS_MIN_PAIRS else 0.3  # small models: bound and kernel
+    seconds = BOUND_SECONDS if limit is None else min(BOUND_SECONDS, share * limit)
     return lagrangian_bound(
         model,
         upper=_objective(model, v0),
@@ -339,7 +342,8 @@ def guided_plan(
     if v0 is not None:
         kernel[model.problem.pair_site[v0[: model.n_x] > 0.5]] = True
     limit = settings.time_limit
-    seconds = KERNEL_SECONDS if limit is None else min(KERNEL_SECONDS, 0.2 * limit)
+    share = 0.2 if model.n_x > LNS_MIN_PAIRS else 0.5
+    seconds = KERNEL_SECONDS if limit is None else min(KERNEL_SECONDS, share * limit)
     kernel_pairs = int(kernel[model.problem.pair_site].sum())
     if kernel_pairs > KERNEL_MAX_PAIRS:
         log.info("kernel search skipped: %d pairs (HiGHS would not finish)", kernel_pairs)
