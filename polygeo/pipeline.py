@@ -358,6 +358,7 @@ def _plan(
         solver=solver,
         adjacency=adjacency,
         far_times=far_times_from(provider, areas, sites),
+        progress=progress,
     )
     violations = check(plan, areas, sites, table, rules, options=options, adjacency=adjacency)
     extra = appraise(

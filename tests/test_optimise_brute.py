@@ -22,8 +22,11 @@ from polygeo.optimise import Rules, SolverSettings, solve
 from polygeo.optimise.synthetic import grid_instance
 
 
-def brute_force(areas, sites, table, rules: Rules, options: pd.DataFrame | None = None):
-    """Best objective (by the rules' weights, no tie-break) or None when infeasible."""
+def brute_force(
+    areas, sites, table, rules: Rules, options: pd.DataFrame | None = None, *, tiebreak=0.0
+):
+    """Best objective (by the rules' weights; tie-break weight ``tiebreak`` on travel,
+    as in the model) or None when infeasible."""
     n, m = len(areas), len(sites)
     pop = areas["population"].to_numpy(float)
     a = table["area_id"].cat.codes.to_numpy()
@@ -82,7 +85,7 @@ def brute_force(areas, sites, table, rules: Rules, options: pd.DataFrame | None 
         return None
     travel = (np.take_along_axis(minutes, combos.T, axis=1).T * pop).sum(axis=1)
     w = rules.objective_weights()
-    value = w["travel"] * travel + w["cost"] * capital + w["hubs"] * n_hubs
+    value = (w["travel"] + tiebreak) * travel + w["cost"] * capital + w["hubs"] * n_hubs
     return float(value[ok].min())
 
 

@@ -255,3 +255,25 @@ def test_exceptions_with_groups_and_contiguity_are_exempt():
     plan = solve(areas, sites, table, rules, far_times=far_times_for(areas, sites))
     assert plan.metrics()["coverage"] == 1.0
     assert_valid(plan, areas, sites, table, rules)
+
+
+def test_two_sites_that_must_open_but_cannot_both_fill_a_hub():
+    """Found on England at 30 minutes: sites that must open, whose areas together hold
+    fewer people than two hubs need. The diagnosis names them before any solve."""
+    pts = [(500.0, 500.0), (1500.0, 500.0), (9500.0, 500.0)]
+    areas, sites, table = grid_instance(12, 1, population=1000, sites=pts, limit=11)
+    rules = Rules(min_population=3500, required_sites=("s00", "s01"))
+    reach = table.groupby("site_id", observed=True)["area_id"].apply(set)
+    union = len(reach["s00"] | reach["s01"]) * 1000
+    assert union < 2 * 3500  # the instance is the case in question
+    diagnosis = diagnose(areas, sites, table, rules)
+    found = [c for c in diagnosis.conflicts if "cannot both hold a hub" in c]
+    assert found == [
+        "1 pairs of sites that must open (required, or the only viable site of some area) "
+        "can together reach fewer than 2 x 3,500 people, so they cannot both hold a hub: "
+        f"e.g. s00 and s01 ({union:,.0f} people)"
+    ]
+    relaxed = diagnose(
+        areas, sites, table, Rules(min_population=2000, required_sites=("s00", "s01"))
+    )
+    assert not [c for c in relaxed.conflicts if "cannot both hold a hub" in c]

@@ -7,6 +7,10 @@ feasible plan, not proven optimal) or nothing at all (``start=False``).
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from polygeo.check import assert_valid
@@ -74,12 +78,15 @@ def test_highs_and_cbc_agree(seed):
 def test_linking_variants_and_start_agree(medium):
     areas, sites, table = medium
     exact = SolverSettings(gap=0.0)
-    objs = [
-        solve(areas, sites, table, RULES, solver=exact).solver["objective"],
-        solve(areas, sites, table, RULES, solver=exact, linking="aggregated").solver["objective"],
-        solve(areas, sites, table, RULES, solver=exact, start=False).solver["objective"],
+    plans = [
+        solve(areas, sites, table, RULES, solver=exact),
+        solve(areas, sites, table, RULES, solver=exact, linking="aggregated"),
+        solve(areas, sites, table, RULES, solver=exact, start=False),
     ]
+    objs = [plan.solver["objective"] for plan in plans]
     assert objs == pytest.approx([objs[0]] * 3, rel=1e-9)
+    for plan in plans:
+        assert_valid(plan, areas, sites, table, RULES)
 
 
 def test_solver_by_name_string_and_pulp_highs(medium):
@@ -89,6 +96,8 @@ def test_solver_by_name_string_and_pulp_highs(medium):
     b = solve(areas, sites, table, rules, solver=SolverSettings(name="HiGHS", gap=0.0))
     assert a.solver["objective"] == pytest.approx(b.solver["objective"], rel=1e-6)
     assert b.solver["name"] == "HiGHS"
+    for plan in (a, b):
+        assert_valid(plan, areas, sites, table, rules)
 
 
 def test_unknown_and_missing_solvers():
@@ -114,6 +123,7 @@ def test_highs_options_pass_through_and_bad_ones_are_input_errors(medium):
     assert plan.solver["gap"] <= 0.5
     assert plan.solver["optimal"] == (plan.solver["gap"] <= 1e-4)
     assert plan.solver["optimal"] == (plan.solver["status"] == "optimal")
+    assert_valid(plan, areas, sites, table, RULES)
     with pytest.raises(InputError, match="no_such_option"):
         solve(areas, sites, table, RULES, solver=SolverSettings(extra={"no_such_option": 1}))
 
@@ -217,4 +227,46 @@ def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
         )
     with Watchdog(None, 1.0) as w:  # nothing to watch: a no-op
         pass
+    assert not w.fired
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="the watchdog reads /proc")
+def test_watchdog_interrupts_then_kills_an_overrunning_solver():
+    """A child that stops on SIGINT is interrupted; one that ignores it is killed."""
+    import signal
+    import subprocess
+    import sys
+
+    from polygeo.optimise.backends import Watchdog
+
+    sleeper = subprocess.Popen(["sleep", "60"])
+    path = os.path.realpath(shutil.which("sleep"))
+    with Watchdog(path, 0.1, grace=0.1, kill_after=5.0) as w:
+        assert sleeper.wait(timeout=20) == -signal.SIGINT
+    assert w.fired
+
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGINT, "
+            "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert stubborn.stdout.readline().strip() == b"ready"
+    with Watchdog(sys.executable, 0.1, grace=0.1, kill_after=0.5) as w:
+        assert stubborn.wait(timeout=20) == -signal.SIGKILL
+    assert w.fired
+    stubborn.stdout.close()
+
+
+def test_watchdog_leaves_a_solver_that_ends_in_time():
+    import subprocess
+
+    from polygeo.optimise.backends import Watchdog
+
+    path = os.path.realpath(shutil.which("sleep"))
+    with Watchdog(path, 5.0, grace=0.1) as w:
+        assert subprocess.run(["sleep", "0.1"], check=False).returncode == 0
     assert not w.fired

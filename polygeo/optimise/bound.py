@@ -215,8 +215,11 @@ class _Evaluation:
     item_rc: np.ndarray
 
 
-def _evaluate(s: _Structure, lam: np.ndarray, mu: np.ndarray, nu: float) -> _Evaluation:
-    """The Lagrangian function at (lambda, mu, nu), its subgradient and solution."""
+def _evaluate(
+    s: _Structure, lam: np.ndarray, mu: np.ndarray, nu: float, *, full: bool = False
+) -> _Evaluation:
+    """The Lagrangian function at (lambda, mu, nu), its subgradient and solution
+    (with ``full``, also the items' reduced costs, for fixing)."""
     r = s.it_cost - lam[s.it_area]
     F = len(s.fac_site)
     zp = s.zero_pop
@@ -278,7 +281,7 @@ def _evaluate(s: _Structure, lam: np.ndarray, mu: np.ndarray, nu: float) -> _Eva
         budget_grad = float(s.q_capital[chosen_q].sum() - s.budget)
         value -= nu * s.budget
     # reduced cost of each item within its query's knapsack (for fixing)
-    item_rc = r - pi_for_items(s, pi, best_q)
+    item_rc = r - pi_for_items(s, pi, best_q) if full else r
     return _Evaluation(
         value=value,
         lam_grad=lam_grad,
@@ -515,7 +518,8 @@ def lagrangian_bound(
             nu = max(nu + step * g_nu, 0.0)
     if best_state is None:
         return None
-    lam, mu, nu, ev = best_state
+    lam, mu, nu, _ = best_state
+    ev = _evaluate(s, lam, mu, nu, full=True)
     mu_full = mu
     site_penalty, item_penalty = _penalties(s, ev)
     # a margin for rounding (sums of ~10^5 terms, near-ties sorted either way)

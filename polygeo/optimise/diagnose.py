@@ -371,7 +371,44 @@ def _must_open_conflicts(inp: Inputs, red: Reduction) -> tuple[list[str], np.nda
             f"and each needs {p_min:,.0f} people: {n_must_viable * p_min:,.0f} in all, but the "
             f"total population is {total:,.0f}"
         )
+    conflicts += _must_open_pairs(inp, red, must)
     return conflicts, must
+
+
+#: Most sites that must open for which every pair is compared (a dense square).
+MUST_OPEN_PAIRS_MAX = 3000
+
+
+def _must_open_pairs(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]:
+    """Two sites that must open whose areas together hold fewer than two hubs' people."""
+    import scipy.sparse as sp
+
+    p_min = inp.rules.min_population
+    ms = np.flatnonzero(must)
+    if p_min <= 0 or len(ms) < 2 or len(ms) > MUST_OPEN_PAIRS_MAX:
+        return []
+    pa, ps = inp.pa[red.alive], inp.ps[red.alive]
+    rows = pd.Index(ms).get_indexer(ps)
+    keep = rows >= 0
+    W = sp.csr_array(
+        (np.ones(int(keep.sum())), (rows[keep], pa[keep])), shape=(len(ms), inp.n_areas)
+    )
+    reach = W @ inp.population
+    overlap = (W @ sp.diags_array(inp.population) @ W.T).toarray()
+    union = reach[:, None] + reach[None, :] - overlap
+    a, b = np.nonzero(np.triu(union < 2 * p_min - _TOL, k=1))
+    if not len(a):
+        return []
+    ids = inp.site_ids
+    examples = "; ".join(
+        f"{ids[ms[i]]} and {ids[ms[j]]} ({union[i, j]:,.0f} people)"
+        for i, j in zip(a[:5].tolist(), b[:5].tolist(), strict=True)
+    )
+    return [
+        f"{len(a)} pairs of sites that must open (required, or the only viable site of "
+        f"some area) can together reach fewer than 2 x {p_min:,.0f} people, so they cannot "
+        f"both hold a hub: e.g. {examples}"
+    ]
 
 
 def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[str]:

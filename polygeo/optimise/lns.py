@@ -135,7 +135,9 @@ def _neighbourhood_model(
         stats={},
         quotas=quotas_left(p.quotas, outside, _kept_sites(p, choice, free, assigned_site)),
     )
-    sub_model = contiguity_formulation(build_model(sub, linking=model.linking))
+    sub_model = contiguity_formulation(
+        build_model(sub, linking=model.linking, weights=model.weights)
+    )
     # the current plan of the freed areas, in the sub-model's pairs
     sub_choice = np.full(p.n_areas, -1, dtype=np.int64)
     pos = np.searchsorted(pk, choice[free])
@@ -293,7 +295,9 @@ def kernel_search(
         keep[x] = True
         pairs = np.flatnonzero(keep)
     keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
-    sub = build_model(restrict_problem(p, keep, keep_options), linking=model.linking)
+    sub = build_model(
+        restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
+    )
     sub_settings = SolverSettings(
         name="highs", gap=1e-4, threads=settings.threads if settings else None
     )

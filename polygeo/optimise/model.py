@@ -230,7 +230,12 @@ def _weights(problem: Problem) -> dict[str, float]:
     return w
 
 
-def build_model(problem: Problem, *, linking: Linking = "disaggregated") -> Model:
+def build_model(
+    problem: Problem,
+    *,
+    linking: Linking = "disaggregated",
+    weights: dict[str, float] | None = None,
+) -> Model:
     """Build the MIP from a reduced :class:`~polygeo.optimise.problem.Problem`.
 
     Parameters
@@ -240,6 +245,9 @@ def build_model(problem: Problem, *, linking: Linking = "disaggregated") -> Mode
     linking
         ``"disaggregated"`` (one row per pair: the tighter relaxation, default) or
         ``"aggregated"`` (one row per site: fewer rows, weaker bound).
+    weights
+        Objective weights (tie-break included) to use instead of the problem's own:
+        a model of part of a problem keeps the whole model's objective.
 
     Returns
     -------
@@ -454,7 +462,7 @@ def build_model(problem: Problem, *, linking: Linking = "disaggregated") -> Mode
 
     A, row_lo, row_hi = rows.matrix(n_cols)
 
-    w = _weights(p)
+    w = _weights(p) if weights is None else dict(weights)
     c = np.zeros(n_cols)
     c[:P] = w_pair * (
         (w["travel"] + w["travel_tiebreak"]) * p.pair_minutes

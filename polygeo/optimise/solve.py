@@ -64,14 +64,27 @@ LNS_MIN_PAIRS = 20_000
 #: Models with more pairs than this get polygeo's own bound (smaller ones: the solver's).
 BOUND_MIN_PAIRS = 3_000
 
-#: Most seconds spent on the Lagrangian bound (and at most 15% of the time limit).
+#: Most seconds spent on the Lagrangian bound (and at most 15% of the time limit; 30%
+#: on models small enough to skip the neighbourhood search).
 BOUND_SECONDS = 90.0
 
 #: Sites open in more than this share of the relaxation's last steps form the kernel.
 KERNEL_FREQUENCY = 0.05
 
-#: Most seconds of the MIP on the kernel's sites (and at most 20% of the time limit).
+#: Most seconds of the MIP on the kernel's sites (and at most 20% of the time limit; 50%
+#: on models small enough to skip the neighbourhood search).
 KERNEL_SECONDS = 60.0
+
+#: Kernels with more pairs than this are not solved (HiGHS stays at the root node).
+KERNEL_MAX_PAIRS = 25_000
+
+#: With a time limit and a start plan, models (after fixing) with more pairs than this
+#: are not handed to the solver: the neighbourhood search gets the time instead.
+SOLVER_MAX_PAIRS = 300_000
+
+#: Share of the time left that the neighbourhood search gets on models with more than
+#: :data:`LNS_MIN_PAIRS` pairs (HiGHS cannot improve a plan of that size in minutes).
+LNS_SHARE = 0.85
 
 
 def solve(
@@ -192,7 +205,8 @@ def solve(
         settings.name,
     )
     t1 = time.perf_counter()
-    deadline = None if settings.time_limit is None else t1 + settings.time_limit
+    # the time limit counts from the call (reductions and model build included)
+    deadline = None if settings.time_limit is None else t0 + settings.time_limit
     watch = Progress(show=progress, start=t0)
     # start
     v0 = start_plan(model, settings) if start else None
@@ -210,6 +224,9 @@ def solve(
     # solve
     if fixed is not None and fixed.fixing.proved:
         result, rounds, solved = _incumbent_result(v0, "no plan can beat the incumbent"), 0, model
+    elif _solver_is_hopeless(model, fixed, v0, deadline):
+        why = "the model is too large for the solver to improve the plan in the time left"
+        result, rounds, solved = _incumbent_result(v0, why, stopped=True), 0, model
     else:
         solved = _solver_model(model, fixed, lb)
         start_vec = v0 if fixed is None else fixed.map_start(v0)
@@ -315,7 +332,8 @@ def lower_bound(
     if model.n_x <= BOUND_MIN_PAIRS:
         return None
     limit = settings.time_limit
-    seconds = BOUND_SECONDS if limit is None else min(BOUND_SECONDS, 0.15 * limit)
+    share = 0.15 if model.n_x > LNS_MIN_PAIRS else 0.3  # small models: bound and kernel
+    seconds = BOUND_SECONDS if limit is None else min(BOUND_SECONDS, share * limit)
     return lagrangian_bound(
         model,
         upper=_objective(model, v0),
@@ -347,7 +365,12 @@ def guided_plan(
     if v0 is not None:
         kernel[model.problem.pair_site[v0[: model.n_x] > 0.5]] = True
     limit = settings.time_limit
-    seconds = KERNEL_SECONDS if limit is None else min(KERNEL_SECONDS, 0.2 * limit)
+    share = 0.2 if model.n_x > LNS_MIN_PAIRS else 0.5
+    seconds = KERNEL_SECONDS if limit is None else min(KERNEL_SECONDS, share * limit)
+    kernel_pairs = int(kernel[model.problem.pair_site].sum())
+    if kernel_pairs > KERNEL_MAX_PAIRS:
+        log.info("kernel search skipped: %d pairs (HiGHS would not finish)", kernel_pairs)
+        return v0
     better = kernel_search(model, np.flatnonzero(kernel), v0, seconds=seconds, settings=settings)
     v0 = _better(model, v0, better)
     watch.update(_objective(model, v0), what="kernel search")
@@ -366,8 +389,9 @@ def improve_plan(
     Returns the plan and its objective after the search (``None`` when no search ran).
     """
     seconds = _lns_budget(model, settings, lns_seconds)
-    if deadline is not None and lns_seconds is None:
-        seconds = min(seconds, 0.7 * max(deadline - time.perf_counter(), 0.0))
+    if deadline is not None and lns_seconds is None and seconds > 0:
+        share = 0.97 if model.n_x > SOLVER_MAX_PAIRS else LNS_SHARE
+        seconds = share * max(deadline - time.perf_counter(), 0.0)
     if v0 is None or seconds <= 0:
         return v0, None
     from polygeo.optimise.lns import large_neighbourhood_search
@@ -470,8 +494,20 @@ def _run_solver(
     )
 
 
-def _incumbent_result(v0: np.ndarray, why: str) -> SolveResult:
-    return SolveResult("optimal", np.asarray(v0, dtype=float), None, None, why)
+def _incumbent_result(v0: np.ndarray, why: str, *, stopped: bool = False) -> SolveResult:
+    status = "time_limit_feasible" if stopped else "optimal"
+    return SolveResult(status, np.asarray(v0, dtype=float), None, None, why, stopped)
+
+
+def _solver_is_hopeless(
+    model: Model, fixed: _Fixed | None, v0: np.ndarray | None, deadline: float | None
+) -> bool:
+    """A model so large that HiGHS would not finish its root LP before the deadline
+    (London: 557,000 pairs, root LP over ten minutes): keep the incumbent instead."""
+    if v0 is None or deadline is None or model.problem.rules.contiguous:
+        return False
+    pairs = model.n_x if fixed is None else fixed.model.n_x
+    return pairs > SOLVER_MAX_PAIRS
 
 
 def _keep_best(

@@ -382,7 +382,9 @@ def guided_start(
     reached = np.bincount(p.pair_area[keep], minlength=p.n_areas) > 0
     keep |= ~reached[p.pair_area]
     keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
-    sub = build_model(restrict_problem(p, keep, keep_options), linking=model.linking)
+    sub = build_model(
+        restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
+    )
     v = greedy_start(sub, improve_seconds=improve_seconds)
     if v is None:
         return None

@@ -14,13 +14,22 @@ class Watchdog:
 
     CBC checks its ``-sec`` limit only between nodes: on NE London its root LP
     ran 20 minutes past a 2-minute limit. After the limit and a grace of 10% (at
-    least 5 s), the solver's process gets SIGINT (CBC stops and reports), then
-    SIGKILL 10 s later.
+    least 5 s; ``grace``), the solver's process gets SIGINT (CBC stops and
+    reports), then SIGKILL ``kill_after`` (10) seconds later.
     """
 
-    def __init__(self, path: str | None, time_limit: float | None) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        time_limit: float | None,
+        *,
+        grace: float | None = None,
+        kill_after: float = 10.0,
+    ) -> None:
         self.path = os.path.realpath(path) if path else None
         self.time_limit = time_limit
+        self.grace = grace
+        self.kill_after = kill_after
         self.fired = False
         self._stop = None
         self._thread = None
@@ -60,10 +69,10 @@ class Watchdog:
     def _watch(self) -> None:
         import signal
 
-        grace = max(5.0, 0.1 * self.time_limit)
+        grace = max(5.0, 0.1 * self.time_limit) if self.grace is None else self.grace
         if self._stop.wait(self.time_limit + grace):
             return
-        for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGKILL, 0.0)):
+        for sig, wait in ((signal.SIGINT, self.kill_after), (signal.SIGKILL, 0.0)):
             pids = self._children()
             if not pids:
                 return
