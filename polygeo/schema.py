@@ -418,7 +418,11 @@ SWEEP: tuple[Table, ...] = (
             _k("name", "string", "a title for the comparison"),
         ),
     ),
-    Table("grid", (), help='"table.key" = [values]: every combination is a variant'),
+    Table(
+        "grid",
+        (),
+        help='"table.key" = [values] or a table of named values: every combination is a variant',
+    ),
     Table("set", (), help='"table.key" = value: applied to every variant (not compared)'),
     Table(
         "variant",
@@ -707,6 +711,8 @@ def markdown_key_table(tables: Sequence[Table] = SCENARIO) -> str:
     """The README's key table: one row per key (table, key, type, default, meaning)."""
     rows = ["| table | key | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
     for table in tables:
+        if not table.keys or table.extra_keys:
+            rows.append(f'| `{table.title}` | `"table.key"` | any |  | {table.help} |')
         for key in table.keys:
             types = " or ".join(key.types)
             default = "" if key.default is None else f"`{json.dumps(key.default)}`"
