@@ -510,7 +510,11 @@ SWEEP: tuple[Table, ...] = (
             _k("name", "string", "a title for the comparison"),
         ),
     ),
-    Table("grid", (), help='"table.key" = [values]: every combination is a variant'),
+    Table(
+        "grid",
+        (),
+        help='"table.key" = [values] or a table of named values: every combination is a variant',
+    ),
     Table("set", (), help='"table.key" = value: applied to every variant (not compared)'),
     Table(
         "variant",
@@ -803,25 +807,24 @@ def all_dotted_names() -> list[str]:
 def markdown_key_table(tables: Sequence[Table] = SCENARIO) -> str:
     """The README's key table: one row per key (table, key, type, default, meaning)."""
     rows = ["| table | key | type | default | meaning |", "| --- | --- | --- | --- | --- |"]
-    for table, key in _documented_keys(tables):
-        types = " or ".join(key.types)
-        default = "" if key.default is None else f"`{json.dumps(key.default)}`"
-        meaning = key.help + (f" ({', '.join(key.choices)})" if key.choices else "")
-        if key.required:
-            meaning += "; required"
-        if key.keys:
-            meaning += "; keys " + ", ".join(f"`{k.name}`" for k in key.keys)
-        rows.append(f"| `{table}` | `{key.name}` | {types} | {default} | {meaning} |")
+    for table in tables:
+        if not table.keys or table.extra_keys:
+            rows.append(f'| `{table.title}` | `"table.key"` | any |  | {table.help} |')
+        title = table.title if table.name else "(top)"
+        rows += [_key_row(title, key) for key in table.keys]
+        rows += [_key_row(f"[{table.name}]", key) for key in table.single]
     return "\n".join(rows)
 
 
-def _documented_keys(tables: Sequence[Table]) -> list[tuple[str, Key]]:
-    """``(title, key)`` for every key, the plain-table form of an array table after it."""
-    out = []
-    for table in tables:
-        out += [(table.title if table.name else "(top)", key) for key in table.keys]
-        out += [(f"[{table.name}]", key) for key in table.single]
-    return out
+def _key_row(title: str, key: Key) -> str:
+    types = " or ".join(key.types)
+    default = "" if key.default is None else f"`{json.dumps(key.default)}`"
+    meaning = key.help + (f" ({', '.join(key.choices)})" if key.choices else "")
+    if key.required:
+        meaning += "; required"
+    if key.keys:
+        meaning += "; keys " + ", ".join(f"`{k.name}`" for k in key.keys)
+    return f"| `{title}` | `{key.name}` | {types} | {default} | {meaning} |"
 
 
 README_TABLES = {"scenario": SCENARIO, "sweep": SWEEP}

@@ -95,8 +95,10 @@ def run_sweep(
     interrupted = False
     if todo:
         interrupted = _run_all(todo, rows, workers, scheduler, progress)
-    ordered = [
-        rows.get(v.name) or _row(v, "not run", "interrupted before it finished")
+    ordered = [  # a variant that finished as Ctrl-C came has its record on disk
+        rows.get(v.name)
+        or recorded_row(v, statuses=None)
+        or _row(v, "not run", "interrupted before it finished")
         for v in sweep.variants
     ]
     files = write_comparison(ordered, sweep.changed_keys, sweep.out_dir, title=sweep.name)
@@ -106,12 +108,20 @@ def run_sweep(
 
 def finished_row(variant: Variant) -> dict[str, Any] | None:
     """The row of a variant finished earlier with the same digest, else ``None``."""
+    return recorded_row(variant, statuses=FINISHED)
+
+
+def recorded_row(variant: Variant, *, statuses: tuple[str, ...] | None) -> dict | None:
+    """The row in the variant's marker when its digest matches (and its status is one of
+    ``statuses``, unless ``None``), else ``None``."""
     marker = variant.folder / MARKER
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if record.get("digest") != variant.digest or record.get("status") not in FINISHED:
+    if record.get("digest") != variant.digest:
+        return None
+    if statuses is not None and record.get("status") not in statuses:
         return None
     return record.get("row")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -228,3 +229,52 @@ def test_sweep_on_a_separately_started_scheduler(tmp_path, external_cluster):
     # "x" is the same scenario as the grid's variant but min_population = 7: more hubs
     assert table["x"]["status"] == "ok"
     assert int(table["x"]["polysystems"]) > int(table["min_population=30000"]["polysystems"])
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_variants(tmp_path):
+    # two workers: the impossible variant stops at once, the other (the whole demo region
+    # to proven optimality) runs for minutes
+    text = f"""\
+base = "{DEMO.as_posix()}"
+
+[[variant]]
+name = "impossible"
+"rules.min_population" = 10000000
+
+[[variant]]
+name = "slow"
+"rules.min_population" = 45000
+
+[set]
+"solver.time_limit" = 600
+"solver.gap" = 0
+"output.map" = false
+"output.geodata" = false
+
+[output]
+dir = "out"
+"""
+    path = _write(tmp_path, text)
+    marker = tmp_path / "out" / "variants" / "impossible" / MARKER
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "polygeo", "sweep", str(path), "--workers", "2", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    deadline = time.monotonic() + 240
+    while not marker.exists() and time.monotonic() < deadline and sweep.poll() is None:
+        time.sleep(0.5)
+    assert marker.exists(), "the quick variant did not finish"
+    finished = marker.read_text()
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, err
+    assert "interrupted: finished variants are kept; rerun to continue" in err
+    assert "Traceback" not in err
+    with open(tmp_path / "out" / "comparison.csv", newline="") as f:
+        table = {r["name"]: r["status"] for r in csv.DictReader(f)}
+    assert table == {"impossible": "infeasible", "slow": "not run"}
+    assert marker.read_text() == finished
+    assert not (tmp_path / "out" / "variants" / "slow" / MARKER).exists()
