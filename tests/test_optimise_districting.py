@@ -53,7 +53,8 @@ def test_published_optimum(shared_data, state, contiguous):
         inst.travel,
         inst.rules,
         adjacency=inst.adjacency,
-        solver=SolverSettings(time_limit=120),
+        # no time limit: the test asks for the optimum, however loaded the machine
+        solver=SolverSettings(),
     )
     violations = check(
         plan, inst.areas, inst.sites, inst.travel, inst.rules, adjacency=inst.adjacency

@@ -136,8 +136,11 @@ def test_quiet_by_default(capfd):
     assert out == "" and err == ""
 
 
-def test_contiguity_round_limit_is_a_solver_error():
+def test_contiguity_round_limit_is_a_solver_error(monkeypatch):
     import numpy as np
+
+    # small models get the flow formulation (one solve); force the cut rounds
+    monkeypatch.setattr("polygeo.optimise.flow.FLOW_MAX_ARCS", -1)
 
     rng = np.random.default_rng(18)
     pop = rng.choice([200, 500, 3000], size=12)

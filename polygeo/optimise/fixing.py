@@ -118,10 +118,12 @@ def reduced_cost_fixing(
 def restricted_model(model: Model, fixing: Fixing) -> tuple[Model, np.ndarray]:
     """The model on the kept pairs and options, and the map of its pairs to the old ones."""
     sub = restrict_problem(model.problem, fixing.keep_pairs, fixing.keep_options)
-    return (
-        build_model(sub, linking=model.linking, weights=model.weights),
-        np.flatnonzero(fixing.keep_pairs),
+    from polygeo.optimise.flow import contiguity_formulation
+
+    sub_model = contiguity_formulation(
+        build_model(sub, linking=model.linking, weights=model.weights)
     )
+    return sub_model, np.flatnonzero(fixing.keep_pairs)
 
 
 def global_bound(lagrangian: float | None, solver: float | None, threshold: float | None) -> float:

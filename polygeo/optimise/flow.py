@@ -58,8 +58,9 @@ class Arcs:
 def _pair_lookup(model: Model, area: np.ndarray, site: np.ndarray) -> np.ndarray:
     """Pair column of each ``(area, site)``, ``-1`` where there is none."""
     p = model.problem
-    keys = np.sort(p.pair_site.astype(np.int64) * p.n_areas + p.pair_area)
-    order = np.argsort(p.pair_site.astype(np.int64) * p.n_areas + p.pair_area, kind="stable")
+    all_keys = p.pair_site.astype(np.int64) * p.n_areas + p.pair_area
+    order = np.argsort(all_keys, kind="stable")
+    keys = all_keys[order]
     want = site.astype(np.int64) * p.n_areas + area
     if len(keys) == 0:
         return np.full(len(want), -1, dtype=np.int64)
@@ -177,6 +178,11 @@ def add_flow(model: Model) -> FlowModel:
     kinds = dict(model.row_kinds)
     kinds["flow_balance"] = (model.n_rows, H)
     kinds["flow_capacity"] = (model.n_rows + H, H)
+    # a non-home area with no arc in can never join the catchment (no balance row)
+    col_hi = model.col_hi.copy()
+    orphan = ~p.pair_exception & (p.pair_area != p.home[p.pair_site])
+    orphan[heads] = False
+    col_hi[: model.n_x][orphan] = 0.0
     base = {f.name: getattr(model, f.name) for f in dataclasses.fields(Model)}
     base.update(
         A=A,
@@ -184,7 +190,7 @@ def add_flow(model: Model) -> FlowModel:
         row_lo=np.concatenate([model.row_lo, np.zeros(H), np.full(H, -np.inf)]),
         row_hi=np.concatenate([model.row_hi, np.zeros(H), np.zeros(H)]),
         col_lo=np.concatenate([model.col_lo, np.zeros(F)]),
-        col_hi=np.concatenate([model.col_hi, arcs.cap]),
+        col_hi=np.concatenate([col_hi, arcs.cap]),
         row_kinds=kinds,
     )
     return FlowModel(**base, n_f=F, arcs=arcs)

@@ -307,7 +307,21 @@ def _objective(model: Model, v: np.ndarray | None) -> float | None:
 def _better(model: Model, a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     if a is None or b is None:
         return b if a is None else a
+    if model.problem.rules.contiguous:
+        # a plan in pieces never replaces a contiguous one
+        a_ok, b_ok = _contiguous(model, a), _contiguous(model, b)
+        if a_ok != b_ok:
+            return a if a_ok else b
     return b if model.objective_value(b) < model.objective_value(a) else a
+
+
+def _contiguous(model: Model, v: np.ndarray) -> bool:
+    """Whether plan ``v`` meets the contiguity rule (always true without it)."""
+    if not model.problem.rules.contiguous:
+        return True
+    from polygeo.optimise.repair import is_contiguous, pair_choice
+
+    return is_contiguous(model, pair_choice(model, v))
 
 
 def start_plan(model: Model, settings: SolverSettings) -> np.ndarray | None:
@@ -435,8 +449,8 @@ def fix(
     model: Model, lb: LagrangianBound, v0: np.ndarray | None, settings: SolverSettings
 ) -> _Fixed | None:
     """Reduced-cost fixing against the incumbent (half the gap target as tolerance)."""
-    if v0 is None:
-        return None
+    if v0 is None or not _contiguous(model, v0):
+        return None  # a plan in pieces is no incumbent of the contiguous model
     tolerance = 0.5 * (settings.gap if settings.gap is not None else PROVEN_GAP)
     fixing = reduced_cost_fixing(
         model, lb, model.objective_value(v0), tolerance=tolerance, incumbent=v0
@@ -521,6 +535,7 @@ def _keep_best(
         v0 is not None
         and model.objective_value(v0) < objective - 1e-9 * max(abs(objective), 1.0)
         and model.is_feasible(v0)
+        and _contiguous(model, v0)
     ):
         # a solver that dropped the start plan (e.g. CBC stopped by its time limit)
         log.info("the start plan beats the solver's plan: keeping the start plan")
