@@ -38,7 +38,14 @@ from typing import Any
 
 from polygeo.errors import InputError
 
-__all__ = ["OutputSet", "new_run_id", "scenario_sha256", "verify_output_set"]
+__all__ = [
+    "OutputSet",
+    "check_output_file",
+    "check_writable",
+    "new_run_id",
+    "scenario_sha256",
+    "verify_output_set",
+]
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _SUMMARY = "summary.json"
@@ -92,6 +99,23 @@ def check_writable(target: Path) -> None:
             f"output folder {target}: its parent folder {parent} is read-only (the new "
             f"results are written beside the old ones); make it writable or {fix}"
         )
+
+
+def check_output_file(path: str | Path) -> Path:
+    """Raise an :class:`InputError` unless a single output file can be written at ``path``.
+
+    Checked before any work starts (``polygeo matrix --out``): ``path`` must not be
+    a folder, and its folder must exist and be writable.
+    """
+    path = Path(path).expanduser().absolute()
+    fix = "choose another path with --out"
+    if path.is_dir():
+        raise InputError(f"output file {path} is a folder; give a file name inside it, or {fix}")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it")
+    if _read_only(path.parent) or (path.exists() and not path.stat().st_mode & stat.S_IWUSR):
+        raise InputError(f"cannot write {path}: it or its folder is read-only; {fix}")
+    return path
 
 
 def _read_only(folder: Path) -> bool:

@@ -387,3 +387,14 @@ def test_internal_error_prints_where_the_traceback_is_and_exits_1(tiny):
     assert "Traceback" in text
     assert text.rstrip().endswith("ZeroDivisionError: a bug")
     saved.unlink()
+
+
+def test_matrix_output_that_is_a_folder_exits_2_before_loading(tiny):
+    folder = tiny.parent / "adir"
+    folder.mkdir()
+    result = polygeo("matrix", str(tiny), "--out", str(folder), "--no-progress")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: output file {folder} is a folder; give a file name inside it, or choose "
+        "another path with --out"
+    )
