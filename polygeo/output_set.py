@@ -212,13 +212,12 @@ class OutputSet:
         assert self.folder is not None
         summary_path = self.folder / _SUMMARY
         summary = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
-        files = sorted(p for p in self.folder.iterdir() if p.name != _SUMMARY)
         block = {
             "id": self.run_id,
             "started": self.started,
             "finished": _now(),
             **run,
-            "files": {p.name: _file_sha256(p) for p in files},
+            "files": {name: _file_sha256(self.folder / name) for name in _files(self.folder)},
         }
         summary = {"run": block, **{k: v for k, v in summary.items() if k != "run"}}
         tmp = self.folder / f".{_SUMMARY}.tmp"
@@ -238,6 +237,12 @@ class OutputSet:
             os.rename(self.target, backup)
             os.rename(self.folder, self.target)
         return backup
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file of a set but ``summary.json``, as ``/``-separated relative paths."""
+    names = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(name for name in names if name != _SUMMARY)
 
 
 def _now() -> str:
@@ -345,7 +350,7 @@ def verify_output_set(folder: str | Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"{folder / _SUMMARY}: no run table ({exc})"]
     problems = []
-    present = {p.name for p in folder.iterdir() if p.name != _SUMMARY}
+    present = set(_files(folder))
     for name in sorted(present - set(listed)):
         problems.append(f"{name} is not a file of run {run.get('id')}")
     for name, digest in sorted(listed.items()):

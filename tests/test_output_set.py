@@ -246,3 +246,17 @@ def test_output_set_discards_its_folder_on_error(tmp_path):
         (output.folder / "a.csv").write_text("x\n")
         raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_files_in_subfolders_belong_to_the_set(tmp_path):
+    target = tmp_path / "out"
+    with OutputSet(target) as output:
+        (output.folder / "report").mkdir()
+        (output.folder / "report" / "index.html").write_text("<html></html>")
+        (output.folder / "summary.json").write_text("{}")
+        output.commit({"scenario_sha256": "0" * 64})
+    assert verify_output_set(target) == []
+    (target / "report" / "index.html").write_text("changed")
+    assert verify_output_set(target) == [
+        f"report/index.html differs from the file run {output.run_id} wrote"
+    ]
