@@ -398,3 +398,11 @@ def test_matrix_output_that_is_a_folder_exits_2_before_loading(tiny):
         f"error: output file {folder} is a folder; give a file name inside it, or choose "
         "another path with --out"
     )
+
+
+@pytest.mark.parametrize("name", ["inf", "1e400"])
+def test_site_names_that_read_as_huge_numbers(tmp_path, name):
+    """Found by the fuzz test: a name column of "inf" crashed the id conversion."""
+    path = tmp_path / "sites.csv"
+    path.write_text(f"code,name,easting,northing\nA,{name},530000,180000\n")
+    assert read_sites(path)["name"].tolist() == [name if name != "1e400" else "inf"]
