@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,14 @@ def assert_complete(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
     return write_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def first_set(tiny, tmp_path_factory) -> Path:
+    """One complete output set, copied by each test as "the previous run"."""
+    out = tmp_path_factory.mktemp("first") / "out"
+    run_scenario(load_scenario(tiny), out_dir=out, progress=False)
+    return out
 
 
 def test_previous_set_is_kept_with_its_time_stamp_and_names_the_run(tiny, tmp_path):
@@ -132,10 +141,11 @@ POINTS = [
 
 @pytest.mark.parametrize(("where", "target", "how", "expect"), POINTS, ids=[p[0] for p in POINTS])
 def test_sigint_leaves_the_previous_or_the_new_complete_set(
-    tiny, tmp_path, monkeypatch, where, target, how, expect
+    tiny, first_set, tmp_path, monkeypatch, where, target, how, expect
 ):
     out = tmp_path / "out"
-    previous = run_scenario(load_scenario(tiny), out_dir=out, progress=False).run_id
+    shutil.copytree(first_set, out)
+    previous = assert_complete(out)["id"]
     owner, name = target
     original = getattr(owner, name)
     hook = (
