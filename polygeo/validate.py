@@ -410,7 +410,8 @@ class _AreaChecks(_Checks):
             )
         self.ids = ids = self.blank_ids("area_id")
         self.raw = a["population"]
-        self.pop = pd.to_numeric(a["population"], errors="coerce")
+        pop = pd.to_numeric(a["population"], errors="coerce")
+        self.pop = pop.where(np.isfinite(pop.astype("float64")))  # inf people: not a number
         empty = _empty(a)
         self.current["blank_id"] = [""] if ids.isna().any() else []
         self.current["duplicate"] = _duplicates(ids)

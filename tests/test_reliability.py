@@ -406,3 +406,35 @@ def test_site_names_that_read_as_huge_numbers(tmp_path, name):
     path = tmp_path / "sites.csv"
     path.write_text(f"code,name,easting,northing\nA,{name},530000,180000\n")
     assert read_sites(path)["name"].tolist() == [name if name != "1e400" else "inf"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "start"),
+    [
+        ('crs = "EPSG:27700"', "crs = 0", "scenario.toml: crs = 0: unknown CRS 0"),
+        ('kind = "gp"', 'kind = "gp"\nassume_crs = "EPSG:999999"',
+         "scenario.toml: [[sites]] #4 assume_crs = 'EPSG:999999': "),
+    ],
+)  # fmt: skip
+def test_unknown_crs_names_the_key(tiny, old, new, start):
+    """Found by the fuzz test: the CRS error did not say which key held it."""
+    edit(tiny, old, new)
+    assert load_error(tiny).startswith(start)
+
+
+def test_infinite_population_is_not_a_number(tmp_path):
+    """Found by the fuzz test: inf people passed every check."""
+    from shapely.geometry import box
+
+    from polygeo.validate import validate
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A", "B"], "population": [1500.0, float("inf")]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs=27700,
+    )
+    report = validate(areas)
+    assert report.codes() == ["non_numeric_population"]
+    assert report.errors[0].message == (
+        "areas: 1 population in column population is not a number: B 'inf'"
+    )
