@@ -149,7 +149,8 @@ class OutputSet:
         self.overwrite = overwrite
         self.run_id = run_id or new_run_id()
         self.started = _now()
-        self.folder: Path | None = None
+        self.folder: Path | None = None  # the temporary folder until published
+        self.staging: Path | None = None  # its path, kept after publishing
         self.previous: Path | None = None
 
     def __enter__(self) -> OutputSet:
@@ -171,7 +172,7 @@ class OutputSet:
                 f"cannot write beside the output folder {self.target}: {exc.strerror}; "
                 "choose another folder with --out"
             ) from exc
-        self.folder = folder
+        self.folder = self.staging = folder
         return folder
 
     def discard(self) -> None:
@@ -180,9 +181,12 @@ class OutputSet:
             shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
 
-    def path(self, published: Path) -> Path:
+    def path(self, written: Path) -> Path:
         """Where a file written in the temporary folder lives once published."""
-        return self.target / Path(published).name
+        written = Path(written)
+        if self.staging is not None and written.is_relative_to(self.staging):
+            return self.target / written.relative_to(self.staging)
+        return self.target / written.name
 
     def commit(self, run: dict[str, Any] | None = None) -> Path:
         """Name the run in ``summary.json`` and swap the set into place.

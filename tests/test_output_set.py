@@ -266,6 +266,7 @@ def test_files_in_subfolders_belong_to_the_set(tmp_path):
         (output.folder / "summary.json").write_text("{}")
         output.commit({"scenario_sha256": "0" * 64})
     assert verify_output_set(target) == []
+    assert output.path(output.staging / "report" / "index.html") == target / "report/index.html"
     (target / "report" / "index.html").write_text("changed")
     assert verify_output_set(target) == [
         f"report/index.html differs from the file run {output.run_id} wrote"
