@@ -199,8 +199,9 @@ def test_cli_ctrl_c_at_random_moments(tiny, tmp_path):
             assert "interrupted: the output folder holds one complete run" in err
         codes.append(proc.returncode)
         found = assert_complete(out)
-        assert (found["id"] in seen) == (proc.returncode == 130)
-        seen.add(found["id"])
+        if proc.returncode == 0:  # finished before the signal: its own set is in place
+            assert found["id"] not in seen
+        seen.add(found["id"])  # a Ctrl-C during the swap is held until the new set is in
         assert leftovers(tmp_path) == []
     assert codes[0] == 130
 
