@@ -438,3 +438,21 @@ def test_infinite_population_is_not_a_number(tmp_path):
     assert report.errors[0].message == (
         "areas: 1 population in column population is not a number: B 'inf'"
     )
+
+
+def test_astronomical_population_does_not_crash_validate():
+    """Found by the fuzz test: 1.8e305 people overflowed the thousands check."""
+    from shapely.geometry import box
+
+    from polygeo.validate import validate
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A"], "population": [1.797693134862316e305]},
+        geometry=[box(0, 0, 1, 1)],
+        crs=27700,
+    )
+    report = validate(areas)
+    assert report.ok
+    assert finding(report, "implausible_population").message.startswith(
+        "areas: 1 area with more than 10,000,000 people (more than London): A 1.79769e+305"
+    )
