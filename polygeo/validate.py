@@ -45,7 +45,8 @@ Warnings (the data were used, but look):
 - ``site_file_outside_study_area``: every site of one file was dropped so
 - ``fractional_population``: populations that are not whole numbers
 - ``implausible_population``: populations far outside the usual range for the
-  area type (by code: output areas, LSOAs about 1,000-3,000 people, MSOAs)
+  area type (by code: output areas, LSOAs about 1,000-3,000 people, MSOAs), or
+  above :data:`MAX_AREA_POPULATION` whatever the type
 - ``merged_site_ids``: several ids (organisation codes) at one location, merged
   into one site; each of them names it in ``required_sites`` / ``forbidden_sites``
 """
