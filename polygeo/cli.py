@@ -201,6 +201,7 @@ def matrix(
     quiet: Quiet = False,
 ) -> None:
     """Compute the sparse travel-time table (area_id, site_id, minutes) within the limit."""
+    from polygeo.output_set import check_output_file
     from polygeo.pipeline import load_inputs, stop_on_errors, travel_table
     from polygeo.scenario import load_scenario
     from polygeo.travel import write_table
@@ -208,6 +209,7 @@ def matrix(
     _setup_logging(quiet)
     start = time.perf_counter()
     try:
+        check_output_file(out)
         scn = load_scenario(scenario)
         inputs = load_inputs(scn)
         stop_on_errors(inputs.report)

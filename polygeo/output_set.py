@@ -38,7 +38,14 @@ from typing import Any
 
 from polygeo.errors import InputError
 
-__all__ = ["OutputSet", "new_run_id", "scenario_sha256", "verify_output_set"]
+__all__ = [
+    "OutputSet",
+    "check_output_file",
+    "check_writable",
+    "new_run_id",
+    "scenario_sha256",
+    "verify_output_set",
+]
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _SUMMARY = "summary.json"
@@ -94,6 +101,23 @@ def check_writable(target: Path) -> None:
         )
 
 
+def check_output_file(path: str | Path) -> Path:
+    """Raise an :class:`InputError` unless a single output file can be written at ``path``.
+
+    Checked before any work starts (``polygeo matrix --out``): ``path`` must not be
+    a folder, and its folder must exist and be writable.
+    """
+    path = Path(path).expanduser().absolute()
+    fix = "choose another path with --out"
+    if path.is_dir():
+        raise InputError(f"output file {path} is a folder; give a file name inside it, or {fix}")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it")
+    if _read_only(path.parent) or (path.exists() and not path.stat().st_mode & stat.S_IWUSR):
+        raise InputError(f"cannot write {path}: it or its folder is read-only; {fix}")
+    return path
+
+
 def _read_only(folder: Path) -> bool:
     # the mode bits too: for root os.access says yes to everything
     return not os.access(folder, os.W_OK | os.X_OK) or not folder.stat().st_mode & stat.S_IWUSR
@@ -125,7 +149,8 @@ class OutputSet:
         self.overwrite = overwrite
         self.run_id = run_id or new_run_id()
         self.started = _now()
-        self.folder: Path | None = None
+        self.folder: Path | None = None  # the temporary folder until published
+        self.staging: Path | None = None  # its path, kept after publishing
         self.previous: Path | None = None
 
     def __enter__(self) -> OutputSet:
@@ -147,7 +172,7 @@ class OutputSet:
                 f"cannot write beside the output folder {self.target}: {exc.strerror}; "
                 "choose another folder with --out"
             ) from exc
-        self.folder = folder
+        self.folder = self.staging = folder
         return folder
 
     def discard(self) -> None:
@@ -156,9 +181,12 @@ class OutputSet:
             shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = None
 
-    def path(self, published: Path) -> Path:
+    def path(self, written: Path) -> Path:
         """Where a file written in the temporary folder lives once published."""
-        return self.target / Path(published).name
+        written = Path(written)
+        if self.staging is not None and written.is_relative_to(self.staging):
+            return self.target / written.relative_to(self.staging)
+        return self.target / written.name
 
     def commit(self, run: dict[str, Any] | None = None) -> Path:
         """Name the run in ``summary.json`` and swap the set into place.
@@ -188,13 +216,12 @@ class OutputSet:
         assert self.folder is not None
         summary_path = self.folder / _SUMMARY
         summary = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
-        files = sorted(p for p in self.folder.iterdir() if p.name != _SUMMARY)
         block = {
             "id": self.run_id,
             "started": self.started,
             "finished": _now(),
             **run,
-            "files": {p.name: _file_sha256(p) for p in files},
+            "files": {name: _file_sha256(self.folder / name) for name in _files(self.folder)},
         }
         summary = {"run": block, **{k: v for k, v in summary.items() if k != "run"}}
         tmp = self.folder / f".{_SUMMARY}.tmp"
@@ -214,6 +241,12 @@ class OutputSet:
             os.rename(self.target, backup)
             os.rename(self.folder, self.target)
         return backup
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file of a set but ``summary.json``, as ``/``-separated relative paths."""
+    names = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(name for name in names if name != _SUMMARY)
 
 
 def _now() -> str:
@@ -321,7 +354,7 @@ def verify_output_set(folder: str | Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return [f"{folder / _SUMMARY}: no run table ({exc})"]
     problems = []
-    present = {p.name for p in folder.iterdir() if p.name != _SUMMARY}
+    present = set(_files(folder))
     for name in sorted(present - set(listed)):
         problems.append(f"{name} is not a file of run {run.get('id')}")
     for name, digest in sorted(listed.items()):

@@ -15,6 +15,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyProjCRSError
 
 from polygeo.errors import InputError, PolygeoError
 from polygeo.scenario import Scenario
@@ -67,6 +69,7 @@ def load_inputs(scenario: Scenario) -> Inputs:
             f"{scenario.source}: no [[sites]]: say where the candidate hub sites come from, "
             'e.g.\n[[sites]]\npath = "gp.csv"\nkind = "gp"'
         )
+    _check_crs(scenario)
     settings = dict(scenario.areas)
     include = settings.pop("include_groups", None)
     areas = read_areas(
@@ -120,6 +123,27 @@ def scenario_options(scenario: Scenario, sites: gpd.GeoDataFrame) -> pd.DataFram
         entries = read_options_file(scenario.options_file["path"], sites)
         where = f"{scenario.options_file['path'].name} (via {scenario.source} [options])"
     return build(entries, sites, scenario.new_build or None, source=where)
+
+
+def _check_crs(scenario: Scenario) -> None:
+    """A CRS the scenario names that pyproj does not know: an error naming the key."""
+    from polygeo.crs import metric_crs
+    from polygeo.errors import CRSError
+
+    tables = [
+        ("", {"crs": scenario.crs, "assume_crs": scenario.assume_crs}),
+        ("[areas] ", scenario.areas),
+    ]
+    tables += [(f"[[sites]] #{n} ", s) for n, s in enumerate(scenario.sites, start=1)]
+    for where, table in tables:
+        for key in ("crs", "assume_crs"):
+            value = table.get(key)
+            if value is None:
+                continue
+            try:
+                metric_crs(value) if key == "crs" else CRS.from_user_input(value)
+            except (CRSError, PyProjCRSError) as exc:
+                raise CRSError(f"{scenario.source}: {where}{key} = {value!r}: {exc}") from exc
 
 
 def _with_default_crs(settings: dict[str, Any], assume_crs: Any) -> dict[str, Any]:

@@ -45,7 +45,8 @@ Warnings (the data were used, but look):
 - ``site_file_outside_study_area``: every site of one file was dropped so
 - ``fractional_population``: populations that are not whole numbers
 - ``implausible_population``: populations far outside the usual range for the
-  area type (by code: output areas, LSOAs about 1,000-3,000 people, MSOAs)
+  area type (by code: output areas, LSOAs about 1,000-3,000 people, MSOAs), or
+  above :data:`MAX_AREA_POPULATION` whatever the type
 - ``merged_site_ids``: several ids (organisation codes) at one location, merged
   into one site; each of them names it in ``required_sites`` / ``forbidden_sites``
 """
@@ -104,6 +105,9 @@ FINDING_CODES: dict[str, str] = {
     "implausible_population": WARNING,
     "merged_site_ids": WARNING,
 }
+
+#: More people than this in one area is a warning whatever the area type.
+MAX_AREA_POPULATION = 10_000_000
 
 #: Usual population ranges by area code prefix (ONS/Welsh codes): a value
 #: outside is a warning. LSOAs hold about 1,000-3,000 people (a few more).
@@ -410,7 +414,8 @@ class _AreaChecks(_Checks):
             )
         self.ids = ids = self.blank_ids("area_id")
         self.raw = a["population"]
-        self.pop = pd.to_numeric(a["population"], errors="coerce")
+        pop = pd.to_numeric(a["population"], errors="coerce")
+        self.pop = pop.where(np.isfinite(pop.astype("float64")))  # inf people: not a number
         empty = _empty(a)
         self.current["blank_id"] = [""] if ids.isna().any() else []
         self.current["duplicate"] = _duplicates(ids)
@@ -447,7 +452,8 @@ class _AreaChecks(_Checks):
         finite = np.isfinite(pop) & (pop >= 0)
         fractional = finite & (pop != np.round(pop))
         # 1.609 and 2.000 read from "1.609", "2.000": thousands with '.' as the separator
-        dotted = finite & (pop < 100) & (np.abs(pop * 1000 - np.round(pop * 1000)) < 1e-6)
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e305 people: no thousands
+            dotted = finite & (pop < 100) & (np.abs(pop * 1000 - np.round(pop * 1000)) < 1e-6)
         if fractional.any() and (dotted & fractional).sum() * 2 >= finite.sum():
             parts = [f"{i} {v:.3f}" for i, v in zip(ids[dotted], pop[dotted], strict=True)]
             self.add(
@@ -470,6 +476,17 @@ class _AreaChecks(_Checks):
         self._population_ranges(ids, pop, finite)
 
     def _population_ranges(self, ids: np.ndarray, pop: np.ndarray, finite: np.ndarray) -> None:
+        huge = finite & (pop > MAX_AREA_POPULATION)
+        if huge.any():
+            parts = [f"{i} {v:,.6g}" for i, v in zip(ids[huge], pop[huge], strict=True)]
+            self.add(
+                WARNING,
+                "implausible_population",
+                f"areas: {plural(int(huge.sum()), 'area')} with more than "
+                f"{MAX_AREA_POPULATION:,} people (more than London): {listing(parts)}; check "
+                "the population file and column",
+                ids[huge].tolist(),
+            )
         prefix = np.array([str(i)[:3].upper() for i in ids])
         for code in sorted(set(prefix) & set(POPULATION_RANGES)):
             kind, low, high = POPULATION_RANGES[code]

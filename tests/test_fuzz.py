@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -49,8 +50,11 @@ cells = st.one_of(
 
 
 def named(exc: InputError, *names: str) -> bool:
+    """The message names one of ``names``, a file, a row or a [table] key."""
     message = str(exc)
-    return any(n in message for n in names) or " row " in message or "[" in message
+    if any(n in message for n in names) or " row " in message or "[" in message:
+        return True
+    return re.search(r"\w\.(csv|gpkg|toml|shp|shx|dbf|xlsx|parquet)\b", message) is not None
 
 
 @pytest.fixture(scope="module")

@@ -387,3 +387,72 @@ def test_internal_error_prints_where_the_traceback_is_and_exits_1(tiny):
     assert "Traceback" in text
     assert text.rstrip().endswith("ZeroDivisionError: a bug")
     saved.unlink()
+
+
+def test_matrix_output_that_is_a_folder_exits_2_before_loading(tiny):
+    folder = tiny.parent / "adir"
+    folder.mkdir()
+    result = polygeo("matrix", str(tiny), "--out", str(folder), "--no-progress")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: output file {folder} is a folder; give a file name inside it, or choose "
+        "another path with --out"
+    )
+
+
+@pytest.mark.parametrize("name", ["inf", "1e400"])
+def test_site_names_that_read_as_huge_numbers(tmp_path, name):
+    """Found by the fuzz test: a name column of "inf" crashed the id conversion."""
+    path = tmp_path / "sites.csv"
+    path.write_text(f"code,name,easting,northing\nA,{name},530000,180000\n")
+    assert read_sites(path)["name"].tolist() == [name if name != "1e400" else "inf"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "start"),
+    [
+        ('crs = "EPSG:27700"', "crs = 0", "scenario.toml: crs = 0: unknown CRS 0"),
+        ('kind = "gp"', 'kind = "gp"\nassume_crs = "EPSG:999999"',
+         "scenario.toml: [[sites]] #4 assume_crs = 'EPSG:999999': "),
+    ],
+)  # fmt: skip
+def test_unknown_crs_names_the_key(tiny, old, new, start):
+    """Found by the fuzz test: the CRS error did not say which key held it."""
+    edit(tiny, old, new)
+    assert load_error(tiny).startswith(start)
+
+
+def test_infinite_population_is_not_a_number(tmp_path):
+    """Found by the fuzz test: inf people passed every check."""
+    from shapely.geometry import box
+
+    from polygeo.validate import validate
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A", "B"], "population": [1500.0, float("inf")]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        crs=27700,
+    )
+    report = validate(areas)
+    assert report.codes() == ["non_numeric_population"]
+    assert report.errors[0].message == (
+        "areas: 1 population in column population is not a number: B 'inf'"
+    )
+
+
+def test_astronomical_population_does_not_crash_validate():
+    """Found by the fuzz test: 1.8e305 people overflowed the thousands check."""
+    from shapely.geometry import box
+
+    from polygeo.validate import validate
+
+    areas = gpd.GeoDataFrame(
+        {"area_id": ["A"], "population": [1.797693134862316e305]},
+        geometry=[box(0, 0, 1, 1)],
+        crs=27700,
+    )
+    report = validate(areas)
+    assert report.ok
+    assert finding(report, "implausible_population").message.startswith(
+        "areas: 1 area with more than 10,000,000 people (more than London): A 1.79769e+305"
+    )

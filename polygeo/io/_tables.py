@@ -268,8 +268,9 @@ def parse_numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def id_strings(s: pd.Series) -> pd.Series:
     """Ids as stripped strings (``1.0`` read from a number column becomes ``"1"``)."""
     if pd.api.types.is_float_dtype(s):
-        finite = s.dropna()
-        if (finite == finite.round()).all():
+        present = s.dropna()
+        whole = np.isfinite(present) & (present.abs() < 2**53) & (present == present.round())
+        if whole.all():  # "inf" or 1e400 stay as they are written
             s = s.astype("Int64")
     out = s.astype("str").str.strip()
     return out.where(out != "", np.nan)
