@@ -308,6 +308,7 @@ def run_scenario(
     solver = SolverSettings.from_dict(
         {**scenario.solver, **(overrides or {})}, source=f"{scenario.source} [solver]"
     )
+    _import_run_modules()
     with OutputSet(scenario.output_dir(out_dir), overwrite=overwrite) as output:
         result = _plan(scenario, rules, solver, progress=progress, inputs=inputs, travel=travel)
         files = write_plan(
@@ -336,6 +337,22 @@ def run_scenario(
     result.run_id = output.run_id
     result.previous = output.previous
     return result
+
+
+def _import_run_modules() -> None:
+    """Import what a run needs before its output set opens.
+
+    A Ctrl-C that lands inside an import makes Python print its own traceback
+    ("Exception ignored in ... _ModuleLock"); after this, a run imports nothing heavy.
+    """
+    import highspy  # noqa: F401
+
+    import polygeo.appraisal
+    import polygeo.check
+    import polygeo.io
+    import polygeo.optimise.solve
+    import polygeo.outputs
+    import polygeo.validate  # noqa: F401
 
 
 def _plan(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 from polygeo.demo import write_demo
@@ -14,7 +15,9 @@ def write_tiny(folder: Path, *, min_population: int = 8000, extra: str = "") -> 
     scenario = write_demo(folder, n_areas=60)
     text = scenario.read_text()
     text = text.replace("min_population = 50000", f"min_population = {min_population}")
-    text = text.replace("time_limit = 30", "time_limit = 10").replace("gap = 0.05", "gap = 0.2")
+    text = re.sub(r"(?m)^time_limit = [\d.]+$", "time_limit = 10", text)
+    text = re.sub(r"(?m)^gap = [\d.]+$", "gap = 0.2", text)
+    assert "time_limit = 10" in text and "gap = 0.2" in text, "the demo scenario changed"
     scenario.write_text(text + extra)
     return scenario
 

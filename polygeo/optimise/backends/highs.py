@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -51,6 +53,7 @@ class HighsBackend:
 
         global _BANNER_SHOWN
         self.hs = highspy
+        self._interrupted = False  # a Ctrl-C held during run()
         with quiet_stdout(not settings.msg and not _BANNER_SHOWN):
             h = highspy.Highs()
         _BANNER_SHOWN = True
@@ -124,16 +127,41 @@ class HighsBackend:
             bound = float(out.mip_dual_bound) if math.isfinite(out.mip_dual_bound) else None
             primal = out.mip_primal_bound
             objective = float(primal) if math.isfinite(primal) else None
-            if report(objective, bound):
+            if self._interrupted or report(objective, bound):
                 event.interrupt()
 
         self.h.cbMipImprovingSolution.subscribe(improving)
         self.h.cbMipInterrupt.subscribe(interrupt)
 
+    @contextlib.contextmanager
+    def _ctrl_c_held(self) -> Iterator[None]:
+        """Hold Ctrl-C while HiGHS runs; the callbacks stop it, and it is raised after.
+
+        Raised inside highspy's Python callbacks, a ``KeyboardInterrupt`` is swallowed
+        by HiGHS and reported as "Solve error". Only the main thread can hold signals;
+        elsewhere (a Dask worker) nothing changes.
+        """
+        self._interrupted = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def hold(signum: int, frame: Any) -> None:
+            self._interrupted = True
+
+        previous = signal.signal(signal.SIGINT, hold)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        if self._interrupted:
+            raise KeyboardInterrupt
+
     def run(self, time_limit: float | None) -> SolveResult:
         hs, h = self.hs, self.h
         h.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))
-        h.run()
+        with self._ctrl_c_held():
+            h.run()
         ms = h.getModelStatus()
         info = h.getInfo()
         feasible = info.primal_solution_status == 2  # kSolutionStatusFeasible
