@@ -142,7 +142,7 @@ def run_spopt(areas, table, p: int) -> dict[str, Any]:
     }
 
 
-def bench(n: int, techniques: float, general: bool) -> dict[str, Any]:
+def bench(n: int, techniques: float, general: bool, spopt: bool = True) -> dict[str, Any]:
     p = HUBS.get(n, max(1, n // 33))
     t = time.perf_counter()
     areas, sites, table = load(n)
@@ -155,10 +155,11 @@ def bench(n: int, techniques: float, general: bool) -> dict[str, Any]:
     }
     rules = Rules(min_population=0, hubs=p)
     r["polygeo"] = run_polygeo(areas, sites, table, rules)
-    r["spopt"] = run_spopt(areas, table, p)
-    r["speedup"] = r["spopt"]["seconds"] / r["polygeo"]["seconds"]
-    ref = r["spopt"]["objective"]
-    r["objective_rel_diff"] = (r["polygeo"]["objective"] - ref) / ref
+    if spopt:
+        r["spopt"] = run_spopt(areas, table, p)
+        r["speedup"] = r["spopt"]["seconds"] / r["polygeo"]["seconds"]
+        ref = r["spopt"]["objective"]
+        r["objective_rel_diff"] = (r["polygeo"]["objective"] - ref) / ref
     if techniques:
         r["without"] = {
             k: run_radius_only(areas, sites, table, rules, techniques, **{k: False})
@@ -185,10 +186,10 @@ def report(results: list[dict[str, Any]]) -> None:
     print("| areas x sites | p | polygeo | spopt PMedian | speed-up | polygeo obj. | spopt obj. |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
-        pg, sp = r["polygeo"], r["spopt"]
+        pg, sp = r["polygeo"], r.get("spopt", {"seconds": np.nan, "objective": np.nan, "hubs": []})
         print(
             f"| {r['areas']:,} x {r['sites']:,} | {r['p']} | {pg['seconds']:.2f} s | "
-            f"{sp['seconds']:.1f} s | {r['speedup']:.1f}x | {pg['objective']:,.1f} | "
+            f"{sp['seconds']:.1f} s | {r.get('speedup', np.nan):.1f}x | {pg['objective']:,.1f} | "
             f"{sp['objective']:,.1f} |"
         )
     for r in results:
@@ -196,8 +197,8 @@ def report(results: list[dict[str, Any]]) -> None:
         print(
             f"\n{r['areas']} areas: polygeo {pg['status']} ({pg['formulation']}), bound "
             f"{pg['bound']:,.1f}, checker violations {pg['violations']}; same hubs as spopt: "
-            f"{pg['hubs'] == r['spopt']['hubs']}; objective difference "
-            f"{r['objective_rel_diff']:.2e}; radius stats {pg['pmedian']}"
+            f"{pg['hubs'] == r.get('spopt', {}).get('hubs')}; objective difference "
+            f"{r.get('objective_rel_diff', np.nan):.2e}; radius stats {pg['pmedian']}"
         )
         for k, w in r.get("without", {}).items():
             print(
@@ -220,15 +221,21 @@ def main() -> None:
         help="also run with each technique off, each run stopped after SECONDS",
     )
     ap.add_argument("--general", action="store_true", help="also run the general model")
+    ap.add_argument("--no-spopt", action="store_true", help="polygeo only (technique runs)")
     ap.add_argument("--json", type=Path, help="write every figure to this file")
     args = ap.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"no data at {DATA}: see data/README.md")
     info = machine()
     print(f"# {info}")
-    results = [bench(int(n), args.techniques, args.general) for n in args.sizes.split(",")]
+    sizes = [int(n) for n in args.sizes.split(",")]
+    results = [bench(n, args.techniques, args.general, not args.no_spopt) for n in sizes]
     report(results)
-    bad = [r for r in results if r["polygeo"]["violations"] or abs(r["objective_rel_diff"]) > 1e-4]
+    bad = [
+        r
+        for r in results
+        if r["polygeo"]["violations"] or abs(r.get("objective_rel_diff", 0.0)) > 1e-4
+    ]
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "results": results}, indent=2))
     print(f"\nload average at the end: {os.getloadavg()}")

@@ -213,3 +213,25 @@ def test_other_solvers_keep_the_general_model():
     plan = solve(areas, sites, table, rules, solver="cbc")
     assert "formulation" not in plan.solver
     assert solve(areas, sites, table, rules).solver["formulation"] == RADIUS
+
+
+def test_exceptions_match_the_general_model():
+    """Areas out of reach are exceptions at a penalty: still the general model's optimum."""
+    from test_optimise_diagnose import far_times_for, strip
+
+    # 3 minutes per cell, limit 6.5 (two cells): areas 12, 13 and 14 reach no site;
+    # s00 and s04 must open (areas 0 and 11 reach no other), the third hub is chosen
+    pops = [1000, 1500, 800, 1200, 900, 1100, 1300, 700, 1000, 1400, 600, 1000, 900, 500, 700]
+    areas, sites, table = strip(pops, [0, 4, 5, 8, 9], limit=6.5)
+    rules = Rules(min_population=0, hubs=3, allow_exceptions=True)
+    far = far_times_for(areas, sites)
+    plans = [
+        solve(areas, sites, table, rules, far_times=far, solver=SolverSettings(gap=0.0), pmedian=p)
+        for p in (True, False)
+    ]
+    assert plans[0].solver["formulation"] == RADIUS
+    exceptions = plans[0].assignments.query("exception")["area_id"].tolist()
+    assert exceptions == ["a012", "a013", "a014"]
+    for plan in plans:
+        assert_valid(plan, areas, sites, table, rules)
+    assert plans[0].solver["objective"] == pytest.approx(plans[1].solver["objective"], rel=1e-9)
