@@ -223,24 +223,6 @@ class _Outcome:
     beyond: np.ndarray | None = None  # areas the solution leaves beyond their radius
 
 
-def _highs(settings: SolverSettings) -> Any:
-    import highspy
-
-    from polygeo.optimise.backends.highs import quiet_stdout
-
-    with quiet_stdout(not settings.msg):
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(settings.msg))
-    if settings.gap is not None:
-        h.setOptionValue("mip_rel_gap", float(settings.gap))
-    if settings.threads is not None:
-        h.resetGlobalScheduler(True)
-        h.setOptionValue("threads", int(settings.threads))
-    for key, value in settings.extra.items():
-        h.setOptionValue(str(key), value)
-    return h
-
-
 class RadiusLP:
     """The radius model in one HiGHS instance, widened in place (warm LP restarts)."""
 
@@ -255,7 +237,9 @@ class RadiusLP:
     ) -> None:
         import highspy
 
-        self.hs, self.h = highspy, _highs(settings)
+        from polygeo.optimise.backends.highs import configured_highs
+
+        self.hs, self.h = highspy, configured_highs(settings)
         self.levels, self.site_col, self.n_y = levels, site_col, len(sites.option)
         self.z_col = np.full(len(levels.level_area), -1, dtype=np.int64)
         self.kept = np.zeros_like(kept)

@@ -43,6 +43,35 @@ def quiet_stdout(active: bool) -> Iterator[None]:
         os.close(fd)
 
 
+def configured_highs(settings: SolverSettings, *, presolve: bool = True) -> Any:
+    """A new ``highspy.Highs`` with the settings' log, gap, threads and extra options.
+
+    Raises
+    ------
+    InputError
+        When HiGHS rejects an option of ``[solver] extra``.
+    """
+    import highspy
+
+    global _BANNER_SHOWN
+    with quiet_stdout(not settings.msg and not _BANNER_SHOWN):
+        h = highspy.Highs()
+    _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", bool(settings.msg))
+    if settings.gap is not None:
+        h.setOptionValue("mip_rel_gap", float(settings.gap))
+    if settings.threads is not None:
+        # HiGHS keeps one thread pool per process: rebuild it for another size
+        h.resetGlobalScheduler(True)
+        h.setOptionValue("threads", int(settings.threads))
+    if not presolve:
+        h.setOptionValue("presolve", "off")
+    for key, value in settings.extra.items():
+        if h.setOptionValue(str(key), value) != highspy.HighsStatus.kOk:
+            raise InputError(f"[solver] extra: HiGHS rejects option {key} = {value!r}.")
+    return h
+
+
 class HighsBackend:
     """HiGHS through highspy: the model's arrays passed straight in."""
 
@@ -51,27 +80,11 @@ class HighsBackend:
     def __init__(self, model: Model, settings: SolverSettings) -> None:
         import highspy
 
-        global _BANNER_SHOWN
         self.hs = highspy
         self._interrupted = False  # a Ctrl-C held during run()
-        with quiet_stdout(not settings.msg and not _BANNER_SHOWN):
-            h = highspy.Highs()
-        _BANNER_SHOWN = True
-        self.h = h
-        h.setOptionValue("output_flag", bool(settings.msg))
-        if settings.gap is not None:
-            h.setOptionValue("mip_rel_gap", float(settings.gap))
-        if settings.threads is not None:
-            # HiGHS keeps one thread pool per process: rebuild it for another size
-            h.resetGlobalScheduler(True)
-            h.setOptionValue("threads", int(settings.threads))
         # our own reductions leave HiGHS's presolve nothing to do, and it does not
         # watch the time limit: 57 s on NE London (100,000 pairs), nothing reduced
-        h.setOptionValue("presolve", "off")
-        for key, value in settings.extra.items():
-            status = h.setOptionValue(str(key), value)
-            if status != highspy.HighsStatus.kOk:
-                raise InputError(f"[solver] extra: HiGHS rejects option {key} = {value!r}.")
+        self.h = h = configured_highs(settings, presolve=False)
         lp = highspy.HighsLp()
         A = model.A.tocsc()
         lp.num_col_ = model.n_cols
