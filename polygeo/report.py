@@ -420,10 +420,20 @@ def _evaluation(summary: Mapping[str, Any]) -> str:
             else value
         )
         if rest:
-            parts.append(_kv_table(rest))
+            parts.append(_figures_table(rest))
         for name, records in tables.items():
             parts.append(f"<h4>{safe_text(name)}</h4>" + _table(pd.DataFrame(records)))
     return "".join(parts)
+
+
+def _figures_table(data: Any) -> str:
+    """Evaluation figures in words: ``share within minutes / 15`` as a percentage."""
+    rows = []
+    for key, value in flatten(data):
+        is_share = "share" in key and isinstance(value, float | int) and not isinstance(value, bool)
+        shown = f"{100 * value:.1f}%" if is_share else _cell(value, 3)
+        rows.append((safe_text(key.replace("_", " ")), shown))
+    return _pairs(rows)
 
 
 def _is_records(value: Any) -> bool:

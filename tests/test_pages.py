@@ -178,7 +178,7 @@ def test_report_states_the_plans_figures_names_and_check(hostile_run):
     # every run appraises its plan: the evaluation section shows summary.json's figures
     evaluation = page[page.index("id=evaluation") :]
     access = summary["evaluation"]["access"]
-    assert f"<th>mean_minutes</th><td>{access['mean_minutes']:,.1f}" in evaluation
+    assert f"<th>mean minutes</th><td>{access['mean_minutes']:,.1f}" in evaluation
     assert "id=timetable" not in page  # no [timetable], no timetable.csv
 
 
@@ -201,8 +201,8 @@ def test_polygeo_report_rebuilds_pages_with_evaluation_and_timetable(hostile_run
     assert result.exit_code == 0, result.output
     page = (folder / "report.html").read_text()
     evaluation = page[page.index("id=evaluation") : page.index("id=timetable")]
-    assert "<th>mean_minutes</th><td>7.2" in evaluation
-    assert "<th>share_within_minutes / 15</th><td>0.912" in evaluation
+    assert "<th>mean minutes</th><td>7.2" in evaluation
+    assert "<th>share within minutes / 15</th><td>91.2%" in evaluation
     assert "<td class=num>1,234</td><td class=num>6.5</td>" in evaluation
     assert "&lt;/script&gt;New &amp; Co" in page and "£5,000,000" in page
     assert (folder / "map.html").stat().st_size > 100_000
