@@ -183,6 +183,7 @@ def test_large_neighbourhood_search_improves_and_stays_valid(kw):
         options=options,
         solver=SolverSettings(time_limit=2.5),
         lns_seconds=1.5,
+        decompose=False,  # the search on one model holding both groups
     )
     s = plan.solver
     assert s["lns_objective"] < s["start_objective"] - 1.0

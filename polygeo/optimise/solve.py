@@ -5,7 +5,10 @@
 1. **reduce** -- check the inputs, drop what can never be used, diagnose
    (:mod:`.problem`, :mod:`.reduce`, :mod:`.diagnose`); raise
    :class:`~polygeo.errors.InfeasibleError` before any solve when the rules
-   certainly cannot be met; then the MIP from arrays (:mod:`.model`);
+   certainly cannot be met;
+   **split** -- a problem that falls apart (groups under ``within_group``,
+   connected parts of the pair graph) is solved part by part and combined
+   (:mod:`.parts`, :mod:`.conflicts`); otherwise the MIP from arrays (:mod:`.model`);
 2. **start** -- a greedy start plan with local search (:mod:`.start`,
    :mod:`.local_search`);
 3. **bound** -- polygeo's Lagrangian bound with counting rows (:mod:`.bound`),
@@ -43,6 +46,7 @@ from polygeo.optimise.fixing import (
     restricted_model,
 )
 from polygeo.optimise.model import Linking, Model, build_model
+from polygeo.optimise.parts import find_parts, solve_parts
 from polygeo.optimise.pmedian import radius_applies, solve_radius
 from polygeo.optimise.problem import Problem, build_problem
 from polygeo.optimise.progress import Progress, relative_gap
@@ -107,6 +111,7 @@ def solve(
     fixing: bool = True,
     progress: bool = False,
     pmedian: bool = True,
+    decompose: bool = True,
 ) -> Plan:
     """Find the best plan under the rules.
 
@@ -158,6 +163,10 @@ def solve(
         With HiGHS, solve the p-median case (no minimum, no capacity: see
         :func:`~polygeo.optimise.pmedian.why_not`) with the radius formulation of
         :mod:`~polygeo.optimise.pmedian` (default; ``False`` only to measure it).
+    decompose
+        Solve independent parts apart (groups under ``within_group``, connected parts
+        of the pair graph; see :mod:`~polygeo.optimise.parts`) and combine them
+        (default; ``False`` solves the whole model).
 
     Returns
     -------
@@ -191,6 +200,16 @@ def solve(
         reduce=reduce,
     )
     problem.diagnosis.raise_if_infeasible()
+    parts = find_parts(problem) if decompose else []
+    if len(parts) > 1:
+        inputs = dict(
+            areas=areas, sites=sites, travel=travel, rules=rules, options=options,
+            adjacency=adjacency, far_times=far_times, limit=limit, linking=linking,
+            reduce=reduce, start=start, lns_seconds=lns_seconds, max_rounds=max_rounds,
+            bound=bound, fixing=fixing, progress=False, pmedian=pmedian, decompose=False,
+        )  # fmt: skip
+        plan = solve_parts(solve, problem, parts, inputs, settings, started=t0, progress=progress)
+        return _with_geometry(plan, areas, sites)
     model = formulate(problem, linking=linking)
     if pmedian and radius_applies(problem, settings):
         values, info = solve_radius(model, settings, time.perf_counter() - t0)
