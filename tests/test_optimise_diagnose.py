@@ -277,3 +277,38 @@ def test_two_sites_that_must_open_but_cannot_both_fill_a_hub():
         areas, sites, table, Rules(min_population=2000, required_sites=("s00", "s01"))
     )
     assert not [c for c in relaxed.conflicts if "cannot both hold a hub" in c]
+
+
+def _thin_row():
+    """Five areas of 1,000 people in a row, two sites each reaching three of them.
+
+    Areas 0, 1 reach only ``s00`` and areas 3, 4 only ``s01`` within 4 minutes, so
+    both sites must open, but together they reach 5,000 people, not 2 x 3,000.
+    """
+    areas, sites, table = grid_instance(
+        5, 1, population=1000.0, sites=[(1500.0, 500.0), (3500.0, 500.0)], limit=4.0
+    )
+
+    def far(area_ids, site_ids):
+        a = areas[areas["area_id"].isin(list(area_ids))]
+        return travel_table(a, sites[sites["site_id"].isin(list(site_ids))], limit=None)
+
+    return areas, sites, table, far
+
+
+def test_two_sites_that_must_open_but_cannot_both_hold_a_hub_are_named():
+    areas, sites, table, far = _thin_row()
+    with pytest.raises(InfeasibleError, match=r"s00 and s01 \(5,000 people\)"):
+        solve(areas, sites, table, Rules(min_population=3000), far_times=far)
+
+
+def test_with_exceptions_an_area_may_leave_its_single_site_and_the_plan_is_checked():
+    areas, sites, table, far = _thin_row()
+    rules = Rules(min_population=3000, allow_exceptions=True)
+    plan = solve(areas, sites, table, rules, far_times=far, solver=SolverSettings(gap=0.0))
+    assert_valid(plan, areas, sites, table, rules)
+    assert len(plan.hubs) == 1 and plan.hubs["population"].iloc[0] == 5000
+    # the two areas beyond the limit are the hub's far side, flagged as exceptions
+    exc = plan.assignments[plan.assignments["exception"]]
+    assert len(exc) == 2 and (exc["minutes"] > 4.0).all()
+    assert any("4 areas reach a single viable site" in note for note in plan.diagnosis.notes)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from polygeo.check import assert_valid
+from polygeo.errors import InfeasibleError
 from polygeo.optimise import Rules, SolverSettings, build_problem, solve
 from polygeo.optimise.conflicts import resolve_shared_sites
 from polygeo.optimise.parts import find_parts, why_whole
@@ -128,8 +129,8 @@ def test_groups_solved_apart_match_brute_force_on_random_instances():
         rules = Rules(min_population=3000, within_group=True, allow_exceptions=False)
         try:
             whole = solve(areas, sites, table, rules, solver=EXACT, decompose=False)
-        except Exception:  # noqa: BLE001 - infeasible seeds must be infeasible both ways
-            with pytest.raises(Exception):  # noqa: B017
+        except InfeasibleError:  # infeasible seeds must be infeasible both ways
+            with pytest.raises(InfeasibleError):
                 solve(areas, sites, table, rules, solver=EXACT)
             continue
         plan = solve(areas, sites, table, rules, solver=EXACT)

@@ -232,21 +232,78 @@ def _unviable_sites(inp: Inputs, red: Reduction) -> pd.DataFrame:
     )
 
 
+#: Most area-site times asked of ``far_times`` at once (memory of the far pairs).
+FAR_PAIRS_CHUNK = 2_000_000
+
+
 def _far_pairs(
-    inp: Inputs, red: Reduction, unserved: np.ndarray, far_times: Callable[..., pd.DataFrame]
+    inp: Inputs,
+    red: Reduction,
+    rows: np.ndarray,
+    far_times: Callable[..., pd.DataFrame],
+    keep: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Times with no limit from the unserved areas to viable sites, nearest first per area."""
-    area_ids, site_ids = inp.area_ids, inp.site_ids
+    """Times with no limit from areas ``rows`` to viable sites, nearest first per area.
+
+    Asked in chunks of areas; with ``keep``, only each area's ``keep`` nearest stay.
+    """
     viable_idx = np.flatnonzero(red.viable)
-    far = pd.DataFrame(far_times(list(area_ids[unserved]), list(site_ids[viable_idx])))
+    step = max(1, FAR_PAIRS_CHUNK // max(len(viable_idx), 1))
+    chunks = [_far_chunk(inp, red, rows[i : i + step], viable_idx, far_times, keep)
+              for i in range(0, len(rows), step)]  # fmt: skip
+    if not chunks:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    fa, fs, ft = (np.concatenate(parts) for parts in zip(*chunks, strict=True))
+    return fa, fs, ft
+
+
+def _far_chunk(
+    inp: Inputs,
+    red: Reduction,
+    rows: np.ndarray,
+    viable_idx: np.ndarray,
+    far_times: Callable[..., pd.DataFrame],
+    keep: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    area_ids, site_ids = inp.area_ids, inp.site_ids
+    far = pd.DataFrame(far_times(list(area_ids[rows]), list(site_ids[viable_idx])))
     fa = pd.Index(area_ids).get_indexer(far["area_id"].astype(str).to_numpy(dtype=object))
     fs = pd.Index(site_ids).get_indexer(far["site_id"].astype(str).to_numpy(dtype=object))
     ft = pd.to_numeric(far["minutes"], errors="coerce").to_numpy(dtype=float)
     ok = (fa >= 0) & (fs >= 0) & np.isfinite(ft)
-    ok &= np.isin(fa, unserved) & red.viable[np.where(fs >= 0, fs, 0)]
+    ok &= np.isin(fa, rows) & red.viable[np.where(fs >= 0, fs, 0)]
     fa, fs, ft = fa[ok], fs[ok], ft[ok]
     order = np.lexsort((fs, ft, fa))
-    return fa[order], fs[order], ft[order]
+    fa, fs, ft = fa[order], fs[order], ft[order]
+    if keep is not None:
+        rank = np.arange(len(fa)) - np.searchsorted(fa, fa)
+        fa, fs, ft = fa[rank < keep], fs[rank < keep], ft[rank < keep]
+    return fa, fs, ft
+
+
+def _thin_exceptions(
+    inp: Inputs, red: Reduction, far_times: Callable[..., pd.DataFrame] | None
+) -> ExceptionPairs:
+    """Exception pairs for areas with a single viable site within their limit.
+
+    With ``allow_exceptions``, such an area may also be served beyond its limit from
+    one of its nearest other viable sites, so that its one site is not forced open
+    (two such sites may be unable to hold a hub each, e.g. in rural England).
+    """
+    if not inp.rules.allow_exceptions or far_times is None or not red.viable.any():
+        return ExceptionPairs.none()
+    count = np.bincount(inp.pa[red.alive], minlength=inp.n_areas)
+    thin = np.flatnonzero(count == 1)
+    if not len(thin):
+        return ExceptionPairs.none()
+    fa, fs, ft = _far_pairs(inp, red, thin, far_times, keep=EXCEPTION_CANDIDATES + 1)
+    own = np.zeros(inp.n_areas, dtype=np.int64)
+    own[inp.pa[red.alive]] = inp.ps[red.alive]  # the one site of each thin area
+    other = fs != own[fa]
+    fa, fs, ft = fa[other], fs[other], ft[other]
+    rank = np.arange(len(fa)) - np.searchsorted(fa, fa)
+    pick = rank < EXCEPTION_CANDIDATES
+    return ExceptionPairs(fa[pick], fs[pick], ft[pick])
 
 
 def _unserved_areas(
@@ -267,7 +324,7 @@ def _unserved_areas(
     exceptions = ExceptionPairs.none()
     if len(unserved) and len(viable_idx):
         if far_times is not None:
-            fa, fs, ft = _far_pairs(inp, red, unserved, far_times)
+            fa, fs, ft = _far_pairs(inp, red, unserved, far_times, keep=EXCEPTION_CANDIDATES)
             rank = np.arange(len(fa)) - np.searchsorted(fa, fa)
             first = rank == 0
             pos = pd.Index(unserved).get_indexer(fa[first])
@@ -332,8 +389,14 @@ def _exception_findings(
     return conflicts, notes
 
 
-def _must_open_conflicts(inp: Inputs, red: Reduction) -> tuple[list[str], np.ndarray]:
-    """Conflicts of the sites that must open with the hub count and the population."""
+def _must_open_conflicts(
+    inp: Inputs, red: Reduction, exceptions: ExceptionPairs | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Conflicts of the sites that must open with the hub count and the population.
+
+    ``exceptions``: pairs beyond the limit (an area with one may do without its one
+    site within the limit, and they add to the sites' reach).
+    """
     rules, pa, ps = inp.rules, inp.pa, inp.ps
     area_ids, site_ids = inp.area_ids, inp.site_ids
     required, forbidden, viable = inp.required, inp.forbidden, red.viable
@@ -343,6 +406,8 @@ def _must_open_conflicts(inp: Inputs, red: Reduction) -> tuple[list[str], np.nda
     # areas with a single viable site fix that site open
     count = np.bincount(pa[red.alive], minlength=inp.n_areas)
     single = red.alive & (count[pa] == 1)
+    if exceptions is not None and len(exceptions.area):
+        single &= ~np.isin(pa, exceptions.area)
     forced = np.zeros(inp.n_sites, dtype=bool)
     forced[ps[single]] = True
     forced &= ~required
@@ -371,7 +436,7 @@ def _must_open_conflicts(inp: Inputs, red: Reduction) -> tuple[list[str], np.nda
             f"and each needs {p_min:,.0f} people: {n_must_viable * p_min:,.0f} in all, but the "
             f"total population is {total:,.0f}"
         )
-    conflicts += _must_open_pairs(inp, red, must)
+    conflicts += _must_open_pairs(inp, red, must, exceptions)
     return conflicts, must
 
 
@@ -379,7 +444,9 @@ def _must_open_conflicts(inp: Inputs, red: Reduction) -> tuple[list[str], np.nda
 MUST_OPEN_PAIRS_MAX = 3000
 
 
-def _must_open_pairs(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]:
+def _must_open_pairs(
+    inp: Inputs, red: Reduction, must: np.ndarray, exceptions: ExceptionPairs | None = None
+) -> list[str]:
     """Two sites that must open whose areas together hold fewer than two hubs' people."""
     import scipy.sparse as sp
 
@@ -388,6 +455,8 @@ def _must_open_pairs(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]
     if p_min <= 0 or len(ms) < 2 or len(ms) > MUST_OPEN_PAIRS_MAX:
         return []
     pa, ps = inp.pa[red.alive], inp.ps[red.alive]
+    if exceptions is not None:
+        pa, ps = np.concatenate([pa, exceptions.area]), np.concatenate([ps, exceptions.site])
     rows = pd.Index(ms).get_indexer(ps)
     keep = rows >= 0
     W = sp.csr_array(
@@ -411,7 +480,9 @@ def _must_open_pairs(inp: Inputs, red: Reduction, must: np.ndarray) -> list[str]
     ]
 
 
-def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[str]:
+def _rule_conflicts(
+    inp: Inputs, red: Reduction, reasons: pd.DataFrame, exceptions: ExceptionPairs | None = None
+) -> list[str]:
     """Conflicts between the rules, the sites and the population."""
     rules = inp.rules
     p_min = rules.min_population
@@ -436,7 +507,7 @@ def _rule_conflicts(inp: Inputs, red: Reduction, reasons: pd.DataFrame) -> list[
         conflicts.append(f"required site {inp.site_ids[j]} cannot open: {why[inp.site_ids[j]]}")
     if n and len(viable_idx) == 0:
         conflicts.append("no candidate site can open as a hub (see the sites that cannot open)")
-    must_conflicts, must = _must_open_conflicts(inp, red)
+    must_conflicts, must = _must_open_conflicts(inp, red, exceptions)
     conflicts += must_conflicts
     lo, hi = rules.hub_bounds
     if lo is not None and lo > len(viable_idx) and len(viable_idx):
@@ -566,7 +637,19 @@ def diagnose_inputs(
     sites_unviable = _unviable_sites(inp, red)
     areas_unserved, exceptions = _unserved_areas(inp, red, frames, far_times, limit)
     conflicts, notes = _exception_findings(inp, red, areas_unserved, exceptions, far_times)
-    conflicts += _rule_conflicts(inp, red, sites_unviable)
+    thin = _thin_exceptions(inp, red, far_times)
+    if len(thin.area):
+        notes.append(
+            f"{len(np.unique(thin.area))} areas reach a single viable site within the limit; "
+            "they may also be served beyond it as exceptions, so that site need not open"
+        )
+        exceptions = ExceptionPairs(
+            *(np.concatenate([a, b]) for a, b in zip(
+                (exceptions.area, exceptions.site, exceptions.minutes),
+                (thin.area, thin.site, thin.minutes), strict=True))
+        )  # fmt: skip
+    allowed = exceptions if inp.rules.allow_exceptions else None
+    conflicts += _rule_conflicts(inp, red, sites_unviable, allowed)
     bound = _capital_bound(inp, red)
     conflicts += _cover_budget_conflict(inp, bound)
     notes += _group_notes(inp, areas_unserved)
