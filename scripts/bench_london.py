@@ -114,6 +114,7 @@ def main() -> None:
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "violations": len(violations),
         "parts": len(s.get("parts", [])) or None,
+        "part_gaps": {row["name"]: row["gap"] for row in s.get("parts", [])} or None,
         "worst_part": max(
             ((row["gap"], row["name"]) for row in s.get("parts", []) if row["gap"] is not None),
             default=None,

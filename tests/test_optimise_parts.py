@@ -138,3 +138,16 @@ def test_groups_solved_apart_match_brute_force_on_random_instances():
         assert plan.solver["objective"] == pytest.approx(whole.solver["objective"], rel=1e-9)
         settled += plan.solver["shared_site_nodes"] > 1
     assert settled >= 2, "the seeds must put some site in two groups' plans"
+
+
+def test_groups_solved_in_two_processes_give_the_same_checked_optimum():
+    groups = (np.arange(16) % 4 >= 2).astype(int) + 2 * (np.arange(16) >= 8)
+    rng = np.random.default_rng(1)
+    pts = [tuple(p) for p in rng.uniform(0, 4000, size=(6, 2))]
+    areas, sites, table = grid_instance(4, 4, sites=pts, seed=1, limit=9.0, groups=groups)
+    rules = Rules(min_population=3000, within_group=True)
+    one = solve(areas, sites, table, rules, solver=EXACT)
+    two = solve(areas, sites, table, rules, solver=SolverSettings(gap=0.0, threads=2))
+    assert_valid(two, areas, sites, table, rules)
+    assert two.solver["objective"] == pytest.approx(one.solver["objective"], rel=1e-9)
+    assert len(two.solver["parts"]) == 4 and two.solver["optimal"]

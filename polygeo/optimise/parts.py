@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +48,11 @@ __all__ = ["Part", "find_parts", "solve_parts", "why_whole"]
 #: the pairs (one national component with a few islands is not worth a second build).
 LARGEST_PART_SHARE = 0.9
 
-#: Share of the time left that the first pass over the groups may take (the rest is
-#: for solving groups again after taking a site chosen twice from them).
-FIRST_PASS_SHARE = 0.8
+#: Shares of the time left by the end of the first pass over the parts, and of the
+#: second (parts whose gap is still above the target, solved again with more time);
+#: the rest is for settling the sites two groups chose.
+FIRST_PASS_SHARE = 0.5
+SECOND_PASS_SHARE = 0.8
 
 
 @dataclass
@@ -220,13 +225,14 @@ def solve_parts(
     )
     run = _Runner(solve, data, settings, started, progress)
     deadline = None if settings.time_limit is None else started + settings.time_limit
-    plans = run.all(parts, _first_deadline(deadline))
+    target = settings.gap if settings.gap is not None else 1e-4
+    plans = run.all(parts, _pass_deadline(deadline, started, FIRST_PASS_SHARE))
+    plans = run.again(parts, plans, _pass_deadline(deadline, started, SECOND_PASS_SHARE), target)
     run.mark(plans, [plan.solver.get("bound") for plan in plans])
 
     def solve_group(k: int, dropped: frozenset[str], seconds: float | None) -> Plan:
         return run.one(parts[k], seconds, f"{k + 1} again", dropped)
 
-    target = settings.gap if settings.gap is not None else 1e-4
     outcome = resolve_shared_sites(solve_group, plans, deadline, target)
     if outcome.best is None:
         log.info("no plan without shared sites in time: solving the whole model")
@@ -243,11 +249,11 @@ def solve_parts(
     return plan
 
 
-def _first_deadline(deadline: float | None) -> float | None:
+def _pass_deadline(deadline: float | None, started: float, share: float) -> float | None:
+    """The end of a pass: ``share`` of the way from the start to the deadline."""
     if deadline is None:
         return None
-    now = time.perf_counter()
-    return now + FIRST_PASS_SHARE * max(deadline - now, 0.0)
+    return started + share * (deadline - started)
 
 
 class _Runner:
@@ -273,17 +279,55 @@ class _Runner:
         self.trace.append([round(time.perf_counter() - self.started, 3), objective, bound])
 
     def all(self, parts: list[Part], deadline: float | None) -> list[Plan]:
-        """Every part in turn, each with its share of the time left (by pairs, and at
-        least an equal share of it)."""
+        """Every part, each with its share of the time left (by pairs, and at least an
+        equal share of it); in ``threads`` processes when ``threads`` > 1."""
+        workers = min(self.settings.threads or 1, len(parts))
+        if workers > 1:
+            return self._in_processes(parts, deadline, workers)
         plans = []
         left = sum(part.pairs for part in parts)
         for i, part in enumerate(parts):
-            seconds = None
-            if deadline is not None:
-                share = max(part.pairs / max(left, 1), 1.0 / (len(parts) - i))
-                seconds = max(share * (deadline - time.perf_counter()), 1.0)
+            seconds = _share(part.pairs, left, len(parts) - i, deadline)
             plans.append(self.one(part, seconds, f"{i + 1}/{len(parts)}"))
             left -= part.pairs
+        return plans
+
+    def _in_processes(self, parts: list[Part], deadline: float | None, workers: int) -> list[Plan]:
+        """The parts in a pool of forked processes, one solver thread each."""
+        global _RUNNER
+        serial = dataclasses.replace(self.settings, threads=1)
+        runner = _Runner(self.solve, self.data, serial, self.started, self.progress)
+        total = sum(part.pairs for part in parts)
+        _RUNNER = (runner, parts)  # the forked workers inherit it: nothing is pickled in
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                jobs = []
+                for i, part in enumerate(parts):
+                    seconds = _share(workers * part.pairs, total, len(parts) / workers, deadline)
+                    label = f"{i + 1}/{len(parts)}"
+                    jobs.append(pool.submit(_solve_in_worker, i, seconds, label))
+                return [job.result() for job in jobs]
+        finally:
+            _RUNNER = None
+
+    def again(
+        self, parts: list[Part], plans: list[Plan], deadline: float | None, target: float
+    ) -> list[Plan]:
+        """Solve the parts still above the gap target again with the time left.
+
+        The largest gaps (in objective units) first; each part keeps the better
+        plan and the higher bound of its two solves (both solve the same part).
+        """
+        if deadline is None:
+            return plans
+        behind = [k for k, plan in enumerate(plans) if _gap(plan) > target]
+        behind.sort(key=lambda k: -_slack(plans[k]))
+        for i, k in enumerate(behind):
+            seconds = (deadline - time.perf_counter()) / (len(behind) - i)
+            if seconds < 1.0:
+                break
+            plans[k] = _better_of(plans[k], self.one(parts[k], seconds, f"{k + 1} longer"))
         return plans
 
     def one(
@@ -333,6 +377,47 @@ class _Runner:
             "options": None if options is None else options.reset_index(drop=True),
             "adjacency": adjacency,
         }
+
+
+#: The runner and parts a forked worker process solves (set only while a pool runs).
+_RUNNER: tuple[_Runner, list[Part]] | None = None
+
+
+def _solve_in_worker(k: int, seconds: float | None, label: str) -> Plan:
+    """Part ``k`` in a worker process (see :meth:`_Runner._in_processes`)."""
+    assert _RUNNER is not None
+    runner, parts = _RUNNER
+    return runner.one(parts[k], seconds, label)
+
+
+def _share(pairs: float, left: float, parts_left: float, deadline: float | None) -> float | None:
+    """Seconds for a part: its share of the time left, by pairs and at least equal."""
+    if deadline is None:
+        return None
+    share = min(max(pairs / max(left, 1), 1.0 / max(parts_left, 1.0)), 1.0)
+    return max(share * (deadline - time.perf_counter()), 1.0)
+
+
+def _gap(plan: Plan) -> float:
+    gap = plan.solver.get("gap")
+    return math.inf if gap is None else float(gap)
+
+
+def _slack(plan: Plan) -> float:
+    bound = plan.solver.get("bound")
+    return math.inf if bound is None else float(plan.solver["objective"]) - float(bound)
+
+
+def _better_of(old: Plan, new: Plan) -> Plan:
+    """The plan of lower objective, with the higher bound of the two solves."""
+    from polygeo.optimise.progress import relative_gap
+
+    bounds = [b for b in (old.solver.get("bound"), new.solver.get("bound")) if b is not None]
+    best = new if new.solver["objective"] < old.solver["objective"] else old
+    if bounds:
+        best.solver["bound"] = max(bounds)
+        best.solver["gap"] = relative_gap(best.solver["objective"], best.solver["bound"])
+    return best
 
 
 def _combine(
