@@ -398,6 +398,13 @@ def _share(pairs: float, left: float, parts_left: float, deadline: float | None)
     return max(share * (deadline - time.perf_counter()), 1.0)
 
 
+def _ended(trace: list[list[float | None]], last: list[float | None]) -> list:
+    """The trace with its last point (unless the objective and bound are unchanged)."""
+    if trace and trace[-1][1:] == last[1:]:
+        return list(trace)
+    return [*trace, last]
+
+
 def _gap(plan: Plan) -> float:
     gap = plan.solver.get("gap")
     return math.inf if gap is None else float(gap)
@@ -443,7 +450,7 @@ def _combine(
             "solve_seconds": seconds,
             "shared_site_nodes": outcome.nodes,
             "parts_solved_again": outcome.solves,
-            "trace": [*trace, [round(seconds, 3), objective, bound]],
+            "trace": _ended(trace, [round(seconds, 3), objective, bound]),
         }
     )
     first = plans[0]
