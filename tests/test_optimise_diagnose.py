@@ -312,3 +312,31 @@ def test_with_exceptions_an_area_may_leave_its_single_site_and_the_plan_is_check
     exc = plan.assignments[plan.assignments["exception"]]
     assert len(exc) == 2 and (exc["minutes"] > 4.0).all()
     assert any("4 areas reach a single viable site" in note for note in plan.diagnosis.notes)
+
+
+def test_far_times_asked_of_nearby_sites_only_find_the_same_nearest_sites():
+    """The straight-line prefilter (25 nearest sites per area) loses none of the 3 nearest."""
+    from polygeo.optimise.diagnose import _far_pairs, _points
+    from polygeo.optimise.inputs import read_inputs
+    from polygeo.optimise.reduce import reduce_pairs
+
+    areas, sites, table = grid_instance(30, 30, sites=150, seed=3, limit=4.0)
+    rules = Rules(min_population=1500, allow_exceptions=True)
+    inp = read_inputs(areas, sites, table, rules)
+    red = reduce_pairs(inp)
+    asked = []
+
+    def far(area_ids, site_ids):
+        asked.append(len(area_ids) * len(site_ids))
+        a = areas[areas["area_id"].isin(list(area_ids))]
+        return travel_table(a, sites[sites["site_id"].isin(list(site_ids))], limit=None)
+
+    rows = np.arange(inp.n_areas)
+    everything = _far_pairs(inp, red, rows, far, 3)
+    every_asked = sum(asked)
+    asked.clear()
+    nearby = _far_pairs(inp, red, rows, far, 3, _points((areas, sites, table)))
+    assert red.viable.sum() > 25 and sum(asked) < every_asked
+    for got, want in zip(nearby, everything, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert len(everything[0]) == 3 * len(rows)

@@ -235,6 +235,13 @@ def _unviable_sites(inp: Inputs, red: Reduction) -> pd.DataFrame:
 #: Most area-site times asked of ``far_times`` at once (memory of the far pairs).
 FAR_PAIRS_CHUNK = 2_000_000
 
+#: With area origins and site points known, ``far_times`` is asked only for each
+#: area's this many nearest viable sites in a straight line (its nearest by travel
+#: time are among them on any road network but the strangest), in batches of
+#: :data:`FAR_BATCH_AREAS` neighbouring areas.
+FAR_CANDIDATES = 25
+FAR_BATCH_AREAS = 200
+
 
 def _far_pairs(
     inp: Inputs,
@@ -242,19 +249,44 @@ def _far_pairs(
     rows: np.ndarray,
     far_times: Callable[..., pd.DataFrame],
     keep: int | None = None,
+    points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Times with no limit from areas ``rows`` to viable sites, nearest first per area.
 
-    Asked in chunks of areas; with ``keep``, only each area's ``keep`` nearest stay.
+    ``points`` (area x, area y, site x, site y): ask only for each area's
+    :data:`FAR_CANDIDATES` nearest viable sites in a straight line. Otherwise every
+    viable site, in chunks of areas. With ``keep``, each area's ``keep`` nearest stay.
     """
     viable_idx = np.flatnonzero(red.viable)
-    step = max(1, FAR_PAIRS_CHUNK // max(len(viable_idx), 1))
-    chunks = [_far_chunk(inp, red, rows[i : i + step], viable_idx, far_times, keep)
-              for i in range(0, len(rows), step)]  # fmt: skip
+    if points is not None and len(viable_idx) > FAR_CANDIDATES:
+        batches = _nearby_batches(rows, viable_idx, points)
+    else:
+        step = max(1, FAR_PAIRS_CHUNK // max(len(viable_idx), 1))
+        batches = [(rows[i : i + step], viable_idx) for i in range(0, len(rows), step)]
+    chunks = [_far_chunk(inp, red, a, s, far_times, keep) for a, s in batches]
     if not chunks:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     fa, fs, ft = (np.concatenate(parts) for parts in zip(*chunks, strict=True))
-    return fa, fs, ft
+    order = np.lexsort((fs, ft, fa))  # by area, nearest first
+    return fa[order], fs[order], ft[order]
+
+
+def _nearby_batches(
+    rows: np.ndarray, viable_idx: np.ndarray, points: tuple[np.ndarray, ...]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Batches of neighbouring areas, each with the union of their nearest viable sites."""
+    from scipy.spatial import cKDTree
+
+    ax, ay, sx, sy = points
+    xy = np.column_stack([ax[rows], ay[rows]])
+    tree = cKDTree(np.column_stack([sx[viable_idx], sy[viable_idx]]))
+    _, near = tree.query(xy, k=FAR_CANDIDATES)
+    order = np.lexsort((xy[:, 1], np.floor(xy[:, 0] / 10_000.0)))  # 10 km strips
+    batches = []
+    for start in range(0, len(rows), FAR_BATCH_AREAS):
+        pick = order[start : start + FAR_BATCH_AREAS]
+        batches.append((rows[pick], viable_idx[np.unique(near[pick])]))
+    return batches
 
 
 def _far_chunk(
@@ -271,7 +303,7 @@ def _far_chunk(
     fs = pd.Index(site_ids).get_indexer(far["site_id"].astype(str).to_numpy(dtype=object))
     ft = pd.to_numeric(far["minutes"], errors="coerce").to_numpy(dtype=float)
     ok = (fa >= 0) & (fs >= 0) & np.isfinite(ft)
-    ok &= np.isin(fa, rows) & red.viable[np.where(fs >= 0, fs, 0)]
+    ok &= np.isin(fa, rows) & np.isin(fs, viable_idx)
     fa, fs, ft = fa[ok], fs[ok], ft[ok]
     order = np.lexsort((fs, ft, fa))
     fa, fs, ft = fa[order], fs[order], ft[order]
@@ -281,8 +313,26 @@ def _far_chunk(
     return fa, fs, ft
 
 
+def _points(
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Area origins and site points (``None`` when either is not known everywhere)."""
+    areas, sites, _ = frames
+    if not {"origin_x", "origin_y"} <= set(areas.columns):
+        return None
+    ax = areas["origin_x"].to_numpy(dtype=float)
+    ay = areas["origin_y"].to_numpy(dtype=float)
+    sx, sy = site_xy(sites)
+    if not all(np.isfinite(v).all() for v in (ax, ay, sx, sy)):
+        return None
+    return ax, ay, sx, sy
+
+
 def _thin_exceptions(
-    inp: Inputs, red: Reduction, far_times: Callable[..., pd.DataFrame] | None
+    inp: Inputs,
+    red: Reduction,
+    far_times: Callable[..., pd.DataFrame] | None,
+    points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> ExceptionPairs:
     """Exception pairs for areas with a single viable site within their limit.
 
@@ -296,7 +346,7 @@ def _thin_exceptions(
     thin = np.flatnonzero(count == 1)
     if not len(thin):
         return ExceptionPairs.none()
-    fa, fs, ft = _far_pairs(inp, red, thin, far_times, keep=EXCEPTION_CANDIDATES + 1)
+    fa, fs, ft = _far_pairs(inp, red, thin, far_times, EXCEPTION_CANDIDATES + 1, points)
     own = np.zeros(inp.n_areas, dtype=np.int64)
     own[inp.pa[red.alive]] = inp.ps[red.alive]  # the one site of each thin area
     other = fs != own[fa]
@@ -324,7 +374,8 @@ def _unserved_areas(
     exceptions = ExceptionPairs.none()
     if len(unserved) and len(viable_idx):
         if far_times is not None:
-            fa, fs, ft = _far_pairs(inp, red, unserved, far_times, keep=EXCEPTION_CANDIDATES)
+            points = _points(frames)
+            fa, fs, ft = _far_pairs(inp, red, unserved, far_times, EXCEPTION_CANDIDATES, points)
             rank = np.arange(len(fa)) - np.searchsorted(fa, fa)
             first = rank == 0
             pos = pd.Index(unserved).get_indexer(fa[first])
@@ -637,7 +688,7 @@ def diagnose_inputs(
     sites_unviable = _unviable_sites(inp, red)
     areas_unserved, exceptions = _unserved_areas(inp, red, frames, far_times, limit)
     conflicts, notes = _exception_findings(inp, red, areas_unserved, exceptions, far_times)
-    thin = _thin_exceptions(inp, red, far_times)
+    thin = _thin_exceptions(inp, red, far_times, _points(frames))
     if len(thin.area):
         notes.append(
             f"{len(np.unique(thin.area))} areas reach a single viable site within the limit; "
