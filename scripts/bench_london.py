@@ -12,6 +12,7 @@ hubs, the checker's verdict. Usage::
     python scripts/bench_london.py --instance boroughs --time-limit 600
     python scripts/bench_london.py --instance england --time-limit 1800 --gap 0.05
     python scripts/bench_london.py --instance london-ne --without bound   # or fixing, lns, start
+    python scripts/bench_london.py --instance boroughs --without parts    # one model, not per group
 
 Instances: see scripts/optimise_instances.py. Figures are in BENCHMARKS.md.
 """
@@ -38,6 +39,7 @@ TECHNIQUES = {
     "fixing": {"fixing": False},
     "lns": {"lns_seconds": 0.0},
     "start": {"start": False},
+    "parts": {"decompose": False},
 }
 
 
