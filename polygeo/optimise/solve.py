@@ -35,6 +35,7 @@ from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
+from polygeo.optimise.cheapest import check_budget
 from polygeo.optimise.fixing import (
     Fixing,
     count_rows,
@@ -190,6 +191,7 @@ def solve(
         limit=limit,
         reduce=reduce,
     )
+    check_budget(problem)  # with a budget: the cheapest capital, before any solve
     problem.diagnosis.raise_if_infeasible()
     model = formulate(problem, linking=linking)
     if pmedian and radius_applies(problem, settings):
