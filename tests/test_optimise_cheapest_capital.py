@@ -20,8 +20,9 @@ import pytest
 from polygeo.check import assert_valid
 from polygeo.errors import InfeasibleError
 from polygeo.optimise import Rules, SolverSettings, diagnose, solve
-from polygeo.optimise.cheapest import cheapest_capital, check_budget
+from polygeo.optimise.cheapest import cheapest_capital, cheapest_start, check_budget
 from polygeo.optimise.diagnose import Diagnosis, record_capital_range
+from polygeo.optimise.model import build_model
 from polygeo.optimise.problem import build_problem
 from polygeo.optimise.synthetic import grid_instance
 
@@ -174,3 +175,14 @@ def test_a_budget_between_the_figures_is_noted_not_failed():
         "at least 7,000,000" in conflict and "the cheapest plan found costs 9,000,000" in conflict
     )
     assert "raise the budget to at least 7,000,000" in conflict
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_the_cheapest_plan_is_a_start_meeting_the_tight_budget(seed):
+    areas, sites, table, options, optimum = instance(seed)
+    rules = Rules(min_population=MIN_POPULATION, budget=optimum)
+    problem = build_problem(areas, sites, table, rules, options=options)
+    model = build_model(problem)
+    v = cheapest_start(model, cheapest_capital(problem))
+    assert v is not None and model.is_feasible(v)
+    assert model.objective_terms(v)["cost"] == optimum

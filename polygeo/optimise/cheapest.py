@@ -76,12 +76,15 @@ class CapitalRange:
         Covering MIPs solved.
     seconds
         Time taken.
+    hub_of_area
+        The plan at ``upper``: each area's hub (a site row; ``-1``: no hub), or ``None``.
     """
 
     lower: float
     upper: float | None
     rounds: int
     seconds: float
+    hub_of_area: np.ndarray | None = None
 
     @property
     def exact(self) -> bool:
@@ -157,7 +160,7 @@ def _meets_contiguity(model: Model, values: np.ndarray) -> bool:
 
 def complete(
     problem: Problem, offered: np.ndarray, floor: float, seconds: float
-) -> tuple[float | None, float]:
+) -> tuple[Completion | None, float]:
     """The cheapest plan on the offered sites: its capital, and a proven lower figure.
 
     Parameters
@@ -174,8 +177,8 @@ def complete(
     Returns
     -------
     tuple
-        The capital of the best plan found (``None``: none), and a proven lower
-        bound on the capital of every plan on these sites (``inf``: no plan).
+        The best plan found (``None``: none), and a proven lower bound on the
+        capital of every plan on these sites (``inf``: no plan).
     """
     from polygeo.optimise.backends import HighsBackend
 
@@ -202,11 +205,28 @@ def complete(
     proven = floor
     if result.bound is not None and result.status == "optimal":
         proven = max(floor, _whole(costs, result.bound - _TIEBREAK))
-    plans = [v for v in (result.values, start) if v is not None]
-    plans = [np.round(v) for v in plans]
+    plans = [np.round(v) for v in (result.values, start) if v is not None]
     plans = [v for v in plans if model.is_feasible(v) and _meets_contiguity(model, v)]
-    best = min((_capital(model, v) for v in plans), default=None)
-    return best, proven
+    if not plans:
+        return None, proven
+    best = min(plans, key=lambda v: _capital(model, v))
+    return Completion(_capital(model, best), _hub_of_area(model, best)), proven
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A plan found on some sites: its capital and each area's hub (site row)."""
+
+    capital: float
+    hub_of_area: np.ndarray
+
+
+def _hub_of_area(model: Model, values: np.ndarray) -> np.ndarray:
+    p = model.problem
+    x = np.flatnonzero(values[: model.n_x] > 0.5)
+    hub = np.full(p.n_areas, -1, dtype=np.int64)
+    hub[p.pair_area[x]] = p.pair_site[x]
+    return hub
 
 
 def cheapest_capital(
@@ -234,6 +254,7 @@ def cheapest_capital(
     cuts: list[np.ndarray] = []
     floors: list[float] = []  # proven lower figure of each cut's offered sites
     upper: float | None = None
+    plan: np.ndarray | None = None
     lower = first_bound = 0.0
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):
@@ -252,13 +273,13 @@ def cheapest_capital(
         offered = free | inst.must
         offered[cover.sites] = True
         found, proven = complete(problem, offered, lower, min(ROUND_SECONDS, left))
-        if found is not None and (upper is None or found < upper):
-            upper = found
+        if found is not None and (upper is None or found.capital < upper):
+            upper, plan = found.capital, found.hub_of_area
         log.info(
             "cheapest capital, round %d: covering bound %s, plan %s, offered sites proven %s",
             rounds,
             f"{bound:,.0f}",
-            "none" if found is None else f"{found:,.0f}",
+            "none" if found is None else f"{found.capital:,.0f}",
             f"{proven:,.0f}",
         )
         if enough is not None and upper is not None and upper <= enough:
@@ -273,7 +294,7 @@ def cheapest_capital(
         # no plan on any set of sites: the rules conflict whatever the budget, which
         # the solver proves and explains; the covering figure still holds
         lower = first_bound
-    return CapitalRange(lower, upper, rounds, time.perf_counter() - t0)
+    return CapitalRange(lower, upper, rounds, time.perf_counter() - t0, plan)
 
 
 def check_budget(problem: Problem, *, seconds: float = SECONDS) -> CapitalRange | None:
@@ -299,3 +320,24 @@ def check_budget(problem: Problem, *, seconds: float = SECONDS) -> CapitalRange 
     )
     record_capital_range(problem.diagnosis, budget, found.lower, found.upper, bool(problem.quotas))
     return found
+
+
+def cheapest_start(model: Model, found: CapitalRange | None) -> np.ndarray | None:
+    """The cheapest plan as a start vector of ``model`` (``None``: none, or it breaks a row).
+
+    With a tight budget the greedy start plans of :mod:`.start` cost too much; this
+    one meets every rule and costs the least capital found.
+    """
+    from polygeo.optimise.start import start_vector
+
+    if found is None or found.hub_of_area is None:
+        return None
+    p = model.problem
+    hub = found.hub_of_area
+    choice = np.full(p.n_areas, -1, dtype=np.int64)
+    for site in np.unique(hub[hub >= 0]).tolist():
+        areas = np.flatnonzero(hub == site)
+        choice[areas] = model.pair_index(areas, site)
+    if (choice[hub >= 0] < 0).any():
+        return None
+    return start_vector(model, choice)

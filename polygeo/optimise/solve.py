@@ -35,7 +35,7 @@ from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
-from polygeo.optimise.cheapest import check_budget
+from polygeo.optimise.cheapest import cheapest_start, check_budget
 from polygeo.optimise.fixing import (
     Fixing,
     count_rows,
@@ -191,7 +191,7 @@ def solve(
         limit=limit,
         reduce=reduce,
     )
-    check_budget(problem)  # with a budget: the cheapest capital, before any solve
+    cheapest = check_budget(problem)  # with a budget: the cheapest capital, before any solve
     problem.diagnosis.raise_if_infeasible()
     model = formulate(problem, linking=linking)
     if pmedian and radius_applies(problem, settings):
@@ -212,6 +212,8 @@ def solve(
     watch = Progress(show=progress, start=t0)
     # start
     v0 = start_plan(model, settings) if start else None
+    if start and v0 is None:  # a tight budget: the greedy plans cost too much
+        v0 = cheapest_start(model, cheapest)
     start_objective = None if v0 is None else model.objective_value(v0)
     watch.update(start_objective, what="start plan")
     # bound
