@@ -151,8 +151,11 @@ def cheapest(capital) -> dict:
     problem = build_problem(areas, sites, table, rules, options=scenario_options(capital, sites))
     t1 = time.perf_counter()
     found = cheapest_capital(problem)
+    if found is None:  # the covering MIP has no solution: the diagnosis says why
+        return {"run": "cheapest capital", "conflicts": problem.diagnosis.conflicts[:3]}
     return {
         "run": "cheapest capital",
+        "diagnosis_infeasible": problem.diagnosis.infeasible,
         "covering_bound": problem.diagnosis.capital_lower_bound,
         "lower": found.lower,
         "upper": found.upper,
@@ -167,12 +170,14 @@ def cheapest(capital) -> dict:
 VARIANTS = {
     "as written": ({}, {}),
     "no hospital rule": ({"kind_in_every_group": None}, {}),
-    "within_group": ({"within_group": True}, {}),
     "min_population 60000": ({"min_population": 60000}, {}),
-    "min_population 65000, within_group": ({"min_population": 65000, "within_group": True}, {}),
+    "min_population 65000": ({"min_population": 65000}, {}),
+    "min_population 70000": ({"min_population": 70000}, {}),
+    "18 minutes": ({}, {"limit_minutes": 18}),
     "15 minutes": ({}, {"limit_minutes": 15}),
-    "15 minutes, within_group": ({"within_group": True}, {"limit_minutes": 15}),
+    "within_group, no hospital rule": ({"within_group": True, "kind_in_every_group": None}, {}),
     "at least 40 hospital hubs": ({"min_hubs_by_kind": {"hospital": 40}}, {}),
+    "at most 100 hubs": ({"hubs": {"max": 100}}, {}),
 }
 
 

@@ -16,8 +16,11 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from polygeo.check import assert_valid
+from polygeo.cli import app
+from polygeo.demo import write_demo
 from polygeo.errors import InfeasibleError
 from polygeo.optimise import Rules, SolverSettings, diagnose, solve
 from polygeo.optimise.cheapest import cheapest_capital, cheapest_start, check_budget
@@ -25,6 +28,8 @@ from polygeo.optimise.diagnose import Diagnosis, record_capital_range
 from polygeo.optimise.model import build_model
 from polygeo.optimise.problem import build_problem
 from polygeo.optimise.synthetic import grid_instance
+from polygeo.pipeline import load_inputs, scenario_options, travel_table
+from polygeo.scenario import load_scenario
 
 EXACT = SolverSettings(gap=0.0)
 MIN_POPULATION = 3000.0
@@ -186,3 +191,47 @@ def test_the_cheapest_plan_is_a_start_meeting_the_tight_budget(seed):
     v = cheapest_start(model, cheapest_capital(problem))
     assert v is not None and model.is_feasible(v)
     assert model.objective_terms(v)["cost"] == optimum
+
+
+DEMO_OPTIONS = """kind,site_id,option,capital_cost,capacity,ready_year
+hospital,,reuse,0,,
+clinic,,refurbish,4000000,30000,2010
+clinic,,extend,6500000,,2011
+community,,refurbish,6000000,,2011
+gp,,refurbish,3000000,25000,
+gp,,extend,5000000,,
+"""
+
+
+def demo_with_options(folder, budget: float | None):
+    """A small Demoshire with capital options by kind (and a budget)."""
+    path = write_demo(folder, n_areas=120, seed=7)
+    rules = "min_population = 20000" + ("" if budget is None else f"\nbudget = {budget:.0f}")
+    text = path.read_text().replace("min_population = 50000", rules)
+    path.write_text(text + '\n[options]\npath = "options.csv"\n')
+    (folder / "options.csv").write_text(DEMO_OPTIONS)
+    return path
+
+
+def demo_cheapest(folder) -> float:
+    scenario = load_scenario(demo_with_options(folder, None))
+    inputs = load_inputs(scenario)
+    _, _, table = travel_table(scenario, inputs.areas, inputs.sites, progress=False)
+    rules = Rules.from_dict(scenario.rules)
+    options = scenario_options(scenario, inputs.sites)
+    problem = build_problem(inputs.areas, inputs.sites, table, rules, options=options)
+    found = cheapest_capital(problem)
+    assert found is not None and found.exact
+    return found.lower
+
+
+def test_the_cli_stops_a_budget_one_below_the_cheapest_with_exit_status_3(tmp_path):
+    cheapest = demo_cheapest(tmp_path / "probe")
+    assert cheapest > 0  # the options bind: the free hospitals alone do not cover everyone
+    path = demo_with_options(tmp_path / "run", cheapest - 1)
+    result = CliRunner().invoke(app, ["run", str(path), "--quiet", "--no-progress"])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert f"the budget {cheapest - 1:,.0f} is below the cheapest capital" in result.output
+    assert f"everyone: {cheapest:,.0f} exactly" in result.output
+    assert f"raise the budget to at least {cheapest:,.0f}" in result.output
