@@ -45,12 +45,15 @@ def capacity_options(sites, rng) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["site_id", "option", "capital_cost", "capacity"])
 
 
-def brute_cheapest(areas, table, options) -> float:
+def brute_cheapest(areas, table, options, hospitals=frozenset()) -> float:
     """Least capital over every assignment of areas to reachable sites (inf: none).
 
     A site holds a hub when some area is assigned to it; the hub needs
-    ``MIN_POPULATION`` people and takes its cheapest option that holds them.
+    ``MIN_POPULATION`` people and takes its cheapest option that holds them. With
+    ``hospitals`` (site ids), every group has an area served by one of them
+    (``kind_in_every_group = "hospital"``).
     """
+    groups = areas["group"].to_numpy() if hospitals else np.zeros(len(areas))
     pop = areas["population"].to_numpy(dtype=float)
     area_row = {a: i for i, a in enumerate(areas["area_id"])}
     reach: list[list[str]] = [[] for _ in range(len(areas))]
@@ -66,6 +69,10 @@ def brute_cheapest(areas, table, options) -> float:
             load[s] = load.get(s, 0.0) + pop[i]
         if min(load.values()) < MIN_POPULATION:
             continue
+        if hospitals:
+            served = {g for g, s in zip(groups, pick, strict=True) if s in hospitals}
+            if served != set(groups):
+                continue
         costs = [
             min((c for cap, c in cheapest[s] if cap >= n), default=np.inf) for s, n in load.items()
         ]
@@ -80,6 +87,44 @@ def instance(seed: int):
     areas, sites, table = grid_instance(3, 2, sites=4, limit=4.5, seed=seed)
     options = capacity_options(sites, rng)
     return areas, sites, table, options, brute_cheapest(areas, table, options)
+
+
+@functools.cache
+def kinds_instance(seed: int):
+    """As :func:`instance`, with hospital and clinic sites and two groups of areas."""
+    rng = np.random.default_rng(100 + seed)
+    kinds = list(rng.choice(["hospital", "clinic"], size=4))
+    areas, sites, table = grid_instance(
+        3, 2, sites=4, limit=4.5, seed=seed, site_kinds=kinds, groups=list("WWEWWE")
+    )
+    options = capacity_options(sites, rng)
+    hospitals = frozenset(sites.loc[sites["kind"] == "hospital", "site_id"])
+    return areas, sites, table, options, brute_cheapest(areas, table, options, hospitals)
+
+
+KIND_SEEDS = [s for s in range(12) if 0 < kinds_instance(s)[4] < np.inf]
+
+
+@pytest.mark.parametrize("seed", KIND_SEEDS)
+def test_cheapest_capital_with_a_hospital_in_every_group_is_the_brute_force_optimum(seed):
+    areas, sites, table, options, optimum = kinds_instance(seed)
+    rules = Rules(min_population=MIN_POPULATION, kind_in_every_group="hospital")
+    problem = build_problem(areas, sites, table, rules, options=options)
+    found = cheapest_capital(problem)
+    assert found is not None and found.exact
+    assert found.lower == optimum
+
+
+def test_the_kind_seeds_test_something():
+    assert len(KIND_SEEDS) >= 3, KIND_SEEDS
+    rules = Rules(min_population=MIN_POPULATION, budget=0.0, kind_in_every_group="hospital")
+    lifted = []
+    for seed in KIND_SEEDS:
+        areas, sites, table, options, optimum = kinds_instance(seed)
+        bound = diagnose(areas, sites, table, rules, options).capital_lower_bound
+        if bound is not None and bound < optimum:
+            lifted.append(seed)
+    assert len(lifted) >= 3, lifted
 
 
 def covering_bound(areas, sites, table, options) -> float:
