@@ -18,7 +18,11 @@ Otherwise, when HiGHS proves that the offered sites cannot make a plan below som
 figure ``D`` (or any plan at all), every cheaper plan opens a paid site outside
 them: that cut goes into the covering MIP, whose new optimum ``L`` lifts the lower
 figure to ``min(L, D)``, and the two steps repeat (a combinatorial Benders loop)
-until the figures meet, no cut can lift the bound, or the time is up.
+until the figures meet, no cut can lift the bound, or the time is up. When HiGHS
+finds no plan on the offered sites in its time and proves nothing, the same cut
+is added as a no-good, only to look for a plan on other sites at the same cost:
+the lower figure then stays where it was (London with ``min_population = 70000``:
+the first sites give nothing in 10 s, the next ones a plan at the bound in 4 s).
 
 A budget below the lower figure fails before any solve with both figures (the
 conflict of :func:`~polygeo.optimise.diagnose.record_capital_range`); a budget
@@ -45,7 +49,7 @@ from polygeo.optimise.rules import SolverSettings
 log = logging.getLogger("polygeo")
 
 #: Most seconds spent bracketing the cheapest capital (all rounds).
-SECONDS = 20.0
+SECONDS = 30.0
 
 #: Most seconds HiGHS spends completing one round's sites into a plan.
 ROUND_SECONDS = 10.0
@@ -257,18 +261,18 @@ def cheapest_capital(
     plan: np.ndarray | None = None
     lower = first_bound = 0.0
     rounds = 0
+    proven_cuts = True  # every cut so far is proven: the covering bound is a bound
     for rounds in range(1, MAX_ROUNDS + 1):
         left = seconds - (time.perf_counter() - t0)
         cover: Cover | None = solve_cover(inst, cuts=cuts, time_limit=max(min(left, 5.0), 0.5))
         bound = math.inf if cover is None else cover.bound
-        lower = min([bound, *floors])
+        if proven_cuts:
+            lower = min([bound, *floors])
         if rounds == 1:
             if cover is None:
                 return None
             first_bound = cover.bound
-        if upper is not None and upper <= lower + _TOL * max(1.0, lower):
-            break
-        if cover is None or not math.isfinite(lower) or left <= 0.5:
+        if cover is None or not math.isfinite(lower) or left <= 1.0:
             break
         offered = free | inst.must
         offered[cover.sites] = True
@@ -282,11 +286,14 @@ def cheapest_capital(
             "none" if found is None else f"{found.capital:,.0f}",
             f"{proven:,.0f}",
         )
+        if upper is not None and upper <= lower + _TOL * max(1.0, lower):
+            break  # a plan at the bound: the cheapest capital is known
         if enough is not None and upper is not None and upper <= enough:
             break  # the budget allows a plan: nothing to report
-        if proven <= lower + _TOL * max(1.0, lower):
-            break  # no cut can lift the bound
-        floors.append(proven)
+        if proven > lower + _TOL * max(1.0, lower):
+            floors.append(proven)  # a proven cut: it may lift the bound
+        else:  # a no-good cut, to look for a (cheaper) plan on other sites
+            proven_cuts = False
         cuts.append(~offered & np.isfinite(inst.site_cost))
     if upper is not None:
         lower = min(lower, upper)
