@@ -280,3 +280,27 @@ def test_the_cli_stops_a_budget_one_below_the_cheapest_with_exit_status_3(tmp_pa
     assert f"the budget {cheapest - 1:,.0f} is below the cheapest capital" in result.output
     assert f"everyone: {cheapest:,.0f} exactly" in result.output
     assert f"raise the budget to at least {cheapest:,.0f}" in result.output
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_no_good_cut_never_lifts_the_proven_figure(seed, monkeypatch):
+    # the first completion "finds nothing and proves nothing" (as a time-out would):
+    # the loop moves on to other sites, and the lower figure must stay a true bound
+    from polygeo.optimise import cheapest
+
+    areas, sites, table, options, optimum = instance(seed)
+    problem = build_problem(
+        areas, sites, table, Rules(min_population=MIN_POPULATION), options=options
+    )
+    real, calls = cheapest.complete, []
+
+    def first_fails(problem, offered, floor, seconds):
+        calls.append(floor)
+        return (None, floor) if len(calls) == 1 else real(problem, offered, floor, seconds)
+
+    monkeypatch.setattr(cheapest, "complete", first_fails)
+    found = cheapest_capital(problem)
+    assert found is not None and len(calls) >= 2
+    assert found.lower <= optimum
+    assert found.upper is None or found.upper >= optimum
+    assert found.lower == calls[0]  # frozen at the first round's bound
