@@ -180,9 +180,10 @@ def test_sites_that_must_open_need_more_people_than_there_are():
     assert any("2 sites must open" in c for c in d.conflicts), d.conflicts
 
 
-def test_solver_proven_infeasible_raises_with_what_was_tried():
+def test_a_budget_the_capacities_make_too_small_fails_before_the_solve():
     # the cheap options hold 2,500 people each; the budget allows no new build: 5,000 < 6,000.
-    # No single check of the diagnosis sees it; HiGHS proves it.
+    # No single check of diagnose() sees it; the cheapest plan found before the solve
+    # (polygeo.optimise.cheapest) costs 5,000,000, which the covering bound proves least.
     areas, sites, table = strip([1000] * 6, [1, 4])
     opts = pd.DataFrame(
         {
@@ -193,6 +194,21 @@ def test_solver_proven_infeasible_raises_with_what_was_tried():
         }
     )
     rules = Rules(min_population=1000, budget=4e6)
+    assert not diagnose(areas, sites, table, rules, options=opts).infeasible
+    for name in ("highs", "cbc"):
+        with pytest.raises(InfeasibleError, match="5,000,000 exactly") as info:
+            solve(areas, sites, table, rules, options=opts, solver=name)
+        assert "the budget 4,000,000 is below" in str(info.value)
+
+
+def test_solver_proven_infeasible_raises_with_what_was_tried():
+    # 3,000 people, hubs of 1,600 to 2,500: one hub is too big, two need 3,200 people.
+    # No single check of the diagnosis sees it; HiGHS proves it.
+    areas, sites, table = strip([1000] * 3, [0, 2])
+    opts = pd.DataFrame(
+        {"site_id": ["s00", "s01"], "option": "refurbish", "capital_cost": 1e6, "capacity": np.nan}
+    )
+    rules = Rules(min_population=1600, max_population=2500, budget=4e6)
     assert not diagnose(areas, sites, table, rules, options=opts).infeasible
     for name in ("highs", "cbc"):
         with pytest.raises(InfeasibleError, match="proved") as info:

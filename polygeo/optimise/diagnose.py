@@ -76,7 +76,12 @@ class Diagnosis:
         Further information (reductions made, settings used).
     capital_lower_bound
         With a ``budget``: a proven lower bound on the capital of any plan that
-        covers everyone (see :mod:`.cover_bound`), else ``None``.
+        covers everyone (see :mod:`.cover_bound` and :mod:`.cheapest`), else ``None``.
+    capital_cheapest_plan
+        With a ``budget``, once :func:`~polygeo.optimise.cheapest.check_budget`
+        ran: the capital of the cheapest plan it found meeting every rule but the
+        budget (equal to ``capital_lower_bound`` when the cheapest capital is
+        known exactly), else ``None``.
     """
 
     areas_unserved: pd.DataFrame = field(default_factory=lambda: _empty(UNSERVED_COLUMNS))
@@ -85,6 +90,7 @@ class Diagnosis:
     exceptions: bool = False
     notes: list[str] = field(default_factory=list)
     capital_lower_bound: float | None = None
+    capital_cheapest_plan: float | None = None
 
     @property
     def infeasible(self) -> bool:
@@ -160,6 +166,7 @@ class Diagnosis:
             "sites_unviable": records(self.sites_unviable),
             "notes": list(self.notes),
             "capital_lower_bound": self.capital_lower_bound,
+            "capital_cheapest_plan": self.capital_cheapest_plan,
         }
 
     def raise_if_infeasible(self) -> None:
@@ -632,15 +639,100 @@ def _capital_bound(inp: Inputs, red: Reduction) -> float | None:
 def _cover_budget_conflict(inp: Inputs, bound: float | None) -> list[str]:
     """The budget against the least capital of any plan that covers everyone."""
     budget = inp.rules.budget
-    if budget is None or bound is None or bound <= budget * (1 + 1e-9) + _TOL:
+    if budget is None or bound is None:
         return []
-    with_kinds = ", the hub-kind rules" if inp.quotas else ""
-    return [
+    text = budget_conflict(budget, bound, None, bool(inp.quotas))
+    return [] if text is None else [text]
+
+
+def budget_conflict(
+    budget: float, lower: float, upper: float | None, with_kinds: bool
+) -> str | None:
+    """The conflict of a budget below the cheapest capital, or ``None`` when it is not.
+
+    Parameters
+    ----------
+    budget
+        The budget.
+    lower
+        Proven: no plan covering everyone costs less.
+    upper
+        The capital of a plan found that meets every rule but the budget, or ``None``.
+    with_kinds
+        Whether hub-kind rules count in the lower figure.
+    """
+    if lower <= budget * (1 + 1e-9) + _TOL:
+        return None
+    why = (
+        "every area needs an open hub within its travel limit, each at its site's cheapest "
+        "option" + (", the hub-kind rules" if with_kinds else "")
+    )
+    fix = f"raise the budget to at least {lower:,.0f}, or offer cheaper options"
+    if upper is not None and upper <= lower * (1 + 1e-9) + _TOL:
+        return (
+            f"the budget {budget:,.0f} is below the cheapest capital of any plan that covers "
+            f"everyone: {lower:,.0f} exactly (a plan meeting every rule but the budget costs "
+            f"{upper:,.0f}, and no plan covering everyone costs less); {fix}"
+        )
+    found = "" if upper is None else f"; the cheapest plan found costs {upper:,.0f}"
+    return (
         f"the budget {budget:,.0f} is below the cheapest capital of any plan that covers "
-        f"everyone: at least {bound:,.0f} (every area needs an open hub within its travel "
-        f"limit, each at its site's cheapest option{with_kinds}); raise the budget to "
-        f"{bound:,.0f} or more, or offer cheaper options"
-    ]
+        f"everyone: at least {lower:,.0f} ({why}{found}); {fix}"
+    )
+
+
+def other_infeasibility(diagnosis: Diagnosis, rules: Rules, quotas: list[Any]) -> bool:
+    """Whether the diagnosis found a certain infeasibility besides the budget's."""
+    budget, bound = rules.budget, diagnosis.capital_lower_bound
+    own = None
+    if budget is not None and bound is not None:
+        own = budget_conflict(budget, bound, None, bool(quotas))
+    others = [c for c in diagnosis.conflicts if c != own]
+    return bool(others) or (len(diagnosis.areas_unserved) > 0 and not diagnosis.exceptions)
+
+
+def record_capital_range(
+    diagnosis: Diagnosis, budget: float, lower: float, upper: float | None, with_kinds: bool
+) -> None:
+    """Put the bracketed cheapest capital (:mod:`.cheapest`) into the diagnosis.
+
+    The budget conflict of the covering bound is replaced by one naming the
+    cheapest capital (exact when a plan costs it); a budget between the proven
+    figure and the cheapest plan found is noted, not a conflict.
+    """
+    before = diagnosis.capital_lower_bound
+    if before is not None:
+        old = budget_conflict(budget, before, None, with_kinds)
+        diagnosis.conflicts = [c for c in diagnosis.conflicts if c != old]
+    lower = max(lower, before or 0.0)
+    diagnosis.capital_lower_bound = lower
+    diagnosis.capital_cheapest_plan = upper
+    text = budget_conflict(budget, lower, upper, with_kinds)
+    if text is not None:
+        diagnosis.conflicts.append(text)
+        return
+    exact = upper is not None and upper <= lower * (1 + 1e-9) + _TOL
+    if exact:
+        diagnosis.notes.append(
+            f"the cheapest capital of a plan covering everyone is {lower:,.0f} exactly; "
+            f"the budget {budget:,.0f} allows it"
+        )
+    elif upper is None:
+        diagnosis.notes.append(
+            f"a plan covering everyone costs at least {lower:,.0f} (no plan was found before "
+            f"the solve); the budget is {budget:,.0f}"
+        )
+    elif budget < upper * (1 - 1e-9) - _TOL:
+        diagnosis.notes.append(
+            f"the budget {budget:,.0f} lies between the least capital any plan covering "
+            f"everyone can cost ({lower:,.0f}, proven) and the cheapest plan found before the "
+            f"solve ({upper:,.0f}): not proven too small, the solver decides"
+        )
+    else:
+        diagnosis.notes.append(
+            f"a plan covering everyone costs between {lower:,.0f} and {upper:,.0f}; "
+            f"the budget {budget:,.0f} allows the cheaper"
+        )
 
 
 def _group_notes(inp: Inputs, unserved: pd.DataFrame) -> list[str]:

@@ -38,6 +38,7 @@ from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
+from polygeo.optimise.cheapest import cheapest_start, check_budget
 from polygeo.optimise.fixing import (
     Fixing,
     count_rows,
@@ -200,6 +201,7 @@ def solve(
         limit=limit,
         reduce=reduce,
     )
+    cheapest = check_budget(problem)  # with a budget: the cheapest capital, before any solve
     problem.diagnosis.raise_if_infeasible()
     parts = find_parts(problem) if decompose else []
     if len(parts) > 1:
@@ -230,6 +232,8 @@ def solve(
     watch = Progress(show=progress, start=t0)
     # start
     v0 = start_plan(model, settings) if start else None
+    if start and v0 is None:  # a tight budget: the greedy plans cost too much
+        v0 = cheapest_start(model, cheapest)
     start_objective = None if v0 is None else model.objective_value(v0)
     watch.update(start_objective, what="start plan")
     # bound
