@@ -151,3 +151,34 @@ def test_groups_solved_in_two_processes_give_the_same_checked_optimum():
     assert_valid(two, areas, sites, table, rules)
     assert two.solver["objective"] == pytest.approx(one.solver["objective"], rel=1e-9)
     assert len(two.solver["parts"]) == 4 and two.solver["optimal"]
+
+
+def test_a_part_left_without_a_plan_is_solved_again_with_the_time_left():
+    import time
+
+    from polygeo.errors import SolverError
+    from polygeo.optimise.parts import solve_parts
+
+    areas, sites, table = border_instance()
+    rules = Rules(min_population=3000, within_group=True)
+    problem = build_problem(areas, sites, table, rules)
+    calls = []
+
+    def first_call_stops(**kwargs):
+        calls.append(kwargs["areas"]["group"].iloc[0])
+        if len(calls) == 1:
+            raise SolverError("the time limit ran out with no plan")
+        return solve(**kwargs)
+
+    inputs = dict(
+        areas=areas, sites=sites, travel=table, rules=rules, options=None, adjacency=None,
+        decompose=False,
+    )  # fmt: skip
+    settings = SolverSettings(time_limit=60, gap=0.0)
+    parts = find_parts(problem)
+    started = time.perf_counter()
+    plan = solve_parts(first_call_stops, problem, parts, inputs, settings, started=started)
+    assert_valid(plan, areas, sites, table, rules)
+    assert calls[:3] == ["A", "B", "A"]  # A again, in the second pass
+    whole = solve(areas, sites, table, rules, solver=EXACT, decompose=False)
+    assert plan.solver["objective"] == pytest.approx(whole.solver["objective"], rel=1e-9)

@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from polygeo.errors import SolverError
 from polygeo.optimise.conflicts import Outcome, resolve_shared_sites
 from polygeo.optimise.problem import Problem
 from polygeo.optimise.rules import SolverSettings
@@ -278,7 +279,7 @@ class _Runner:
         bound = float(sum(bounds)) if known else None  # type: ignore[arg-type]
         self.trace.append([round(time.perf_counter() - self.started, 3), objective, bound])
 
-    def all(self, parts: list[Part], deadline: float | None) -> list[Plan]:
+    def all(self, parts: list[Part], deadline: float | None) -> list[Plan | None]:
         """Every part, each with its share of the time left (by pairs, and at least an
         equal share of it); in ``threads`` processes when ``threads`` > 1."""
         workers = min(self.settings.threads or 1, len(parts))
@@ -288,11 +289,13 @@ class _Runner:
         left = sum(part.pairs for part in parts)
         for i, part in enumerate(parts):
             seconds = _share(part.pairs, left, len(parts) - i, deadline)
-            plans.append(self.one(part, seconds, f"{i + 1}/{len(parts)}"))
+            plans.append(self.tried(part, seconds, f"{i + 1}/{len(parts)}"))
             left -= part.pairs
         return plans
 
-    def _in_processes(self, parts: list[Part], deadline: float | None, workers: int) -> list[Plan]:
+    def _in_processes(
+        self, parts: list[Part], deadline: float | None, workers: int
+    ) -> list[Plan | None]:
         """The parts in a pool of forked processes, one solver thread each."""
         global _RUNNER
         serial = dataclasses.replace(self.settings, threads=1)
@@ -307,28 +310,48 @@ class _Runner:
                     seconds = _share(workers * part.pairs, total, len(parts) / workers, deadline)
                     label = f"{i + 1}/{len(parts)}"
                     jobs.append(pool.submit(_solve_in_worker, i, seconds, label))
-                return [job.result() for job in jobs]
+                return [_result(job, part) for job, part in zip(jobs, parts, strict=True)]
         finally:
             _RUNNER = None
 
     def again(
-        self, parts: list[Part], plans: list[Plan], deadline: float | None, target: float
+        self, parts: list[Part], plans: list[Plan | None], deadline: float | None, target: float
     ) -> list[Plan]:
-        """Solve the parts still above the gap target again with the time left.
+        """Solve the parts still above the gap target (or with no plan) again with the
+        time left.
 
         The largest gaps (in objective units) first; each part keeps the better
         plan and the higher bound of its two solves (both solve the same part).
+
+        Raises
+        ------
+        SolverError
+            A part still has no plan.
         """
-        if deadline is None:
-            return plans
         behind = [k for k, plan in enumerate(plans) if _gap(plan) > target]
+        if deadline is None:
+            behind = []
         behind.sort(key=lambda k: -_slack(plans[k]))
         for i, k in enumerate(behind):
             seconds = (deadline - time.perf_counter()) / (len(behind) - i)
             if seconds < 1.0:
                 break
-            plans[k] = _better_of(plans[k], self.one(parts[k], seconds, f"{k + 1} longer"))
-        return plans
+            plans[k] = _better_of(plans[k], self.tried(parts[k], seconds, f"{k + 1} longer"))
+        for k, plan in enumerate(plans):
+            if plan is None:
+                raise SolverError(
+                    f"no plan for part {parts[k].name} within its share of the time limit; "
+                    "raise time_limit"
+                )
+        return plans  # type: ignore[return-value]
+
+    def tried(self, part: Part, seconds: float | None, label: str) -> Plan | None:
+        """:meth:`one`, or ``None`` when the solver stopped without a plan."""
+        try:
+            return self.one(part, seconds, label)
+        except SolverError as e:
+            log.info("part %s (%s): no plan yet: %s", label, part.name, e)
+            return None
 
     def one(
         self, part: Part, seconds: float | None, label: str, drop: frozenset[str] = frozenset()
@@ -405,20 +428,34 @@ def _ended(trace: list[list[float | None]], last: list[float | None]) -> list:
     return [*trace, last]
 
 
-def _gap(plan: Plan) -> float:
+def _result(job: Any, part: Part) -> Plan | None:
+    try:
+        return job.result()
+    except SolverError as e:
+        log.info("part %s: no plan yet: %s", part.name, e)
+        return None
+
+
+def _gap(plan: Plan | None) -> float:
+    if plan is None:
+        return math.inf
     gap = plan.solver.get("gap")
     return math.inf if gap is None else float(gap)
 
 
-def _slack(plan: Plan) -> float:
+def _slack(plan: Plan | None) -> float:
+    if plan is None:
+        return math.inf
     bound = plan.solver.get("bound")
     return math.inf if bound is None else float(plan.solver["objective"]) - float(bound)
 
 
-def _better_of(old: Plan, new: Plan) -> Plan:
+def _better_of(old: Plan | None, new: Plan | None) -> Plan | None:
     """The plan of lower objective, with the higher bound of the two solves."""
     from polygeo.optimise.progress import relative_gap
 
+    if old is None or new is None:
+        return new if old is None else old
     bounds = [b for b in (old.solver.get("bound"), new.solver.get("bound")) if b is not None]
     best = new if new.solver["objective"] < old.solver["objective"] else old
     if bounds:
