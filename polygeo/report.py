@@ -381,7 +381,25 @@ def _solver(summary: Mapping[str, Any]) -> str:
         ),
         ("Independent checker", verdict),
     ]
-    return "<h2>Solver and check</h2>" + _pairs(rows)
+    return "<h2>Solver and check</h2>" + _pairs(rows) + _parts(s.get("parts"))
+
+
+def _parts(parts: Any) -> str:
+    """Each independent part (a group under ``within_group``) with its own gap."""
+    if not parts or not _is_records(parts):
+        return ""
+    frame = pd.DataFrame(parts)
+    columns = [c for c in ("name", "areas", "status", "objective", "bound", "gap") if c in frame]
+
+    def gap(value: Any) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "–"
+        return f"{100 * float(value):.2f}%"
+
+    return (
+        "<h3>Parts solved apart</h3><p>Each part's gap is against its own bound.</p>"
+        + _table(frame[columns], formats={"gap": gap})
+    )
 
 
 def _gap_text(gap: Any) -> str:

@@ -369,3 +369,22 @@ def test_report_escapes_rule_lists_and_evaluation_text_exactly_once():
     # 20 of 60 people within 5 minutes, all within 10
     assert "5 min: 33.3%; 10 min: 100.0%" in page
     assert "amp;amp;" not in page and "&amp;lt;" not in page
+
+
+def test_report_lists_each_part_with_its_own_gap_and_escapes_its_name():
+    from polygeo.report import render_report
+
+    hubs = pd.DataFrame(columns=["site_id", "name", "kind", "option", "capital_cost", "x", "y",
+                                 "population", "areas", "mean_minutes", "max_minutes"])  # fmt: skip
+    assignments = pd.DataFrame(columns=["area_id", "site_id", "minutes", "exception", "population"])
+    parts = [
+        {"name": "Hackney", "areas": 144, "status": "optimal", "objective": 679793.3,
+         "bound": 679793.3, "gap": 0.0},
+        {"name": "<b>Brent</b>", "areas": 173, "status": "gap_limit", "objective": 1125890.0,
+         "bound": 1120444.0, "gap": 0.0048371},
+    ]  # fmt: skip
+    page = render_report({"scenario": "x", "solver": {"parts": parts}}, hubs, assignments)
+    assert "<h3>Parts solved apart</h3>" in page
+    assert "<td>&lt;b&gt;Brent&lt;/b&gt;</td>" in page and "<b>Brent</b>" not in page
+    assert "<td class=num>0.48%</td>" in page
+    assert page.count("<tr><td>") >= 2
