@@ -35,6 +35,7 @@ from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
+from polygeo.optimise.centres import start_from_bound
 from polygeo.optimise.fixing import (
     Fixing,
     count_rows,
@@ -216,6 +217,8 @@ def solve(
     lb = lower_bound(model, v0, settings, watch) if bound else None
     if lb is not None and start:
         v0 = guided_plan(model, lb, v0, settings, watch)
+        v0 = start_from_bound(model, lb, v0, settings)  # contiguous rules only
+        watch.update(_objective(model, v0), what="location-allocation")
     # improve
     v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline)
     watch.update(lns_objective, what="neighbourhood search")

@@ -1,0 +1,264 @@
+"""Contiguous start plans by location-allocation: fix the hubs, solve the rest exactly.
+
+With the hubs fixed, the contiguous model is small: one flow commodity per hub
+instead of one per candidate site (:mod:`.flow`), so HiGHS solves it in well under
+a second on a county-level state (AL: 7 hubs, 2,357 arcs, against 22,572 for the
+whole model). The search alternates, as Cooper's location-allocation does:
+
+1. **allocate** -- the best contiguous plan with only the chosen hubs open (or
+   the proof that none exists);
+2. **relocate** -- each catchment's best hub among the sites inside it;
+3. **swap** -- when relocating changes nothing, move one hub to a site whose home
+   area borders its own, keeping a move that lowers the objective.
+
+It starts from the sites the Lagrangian bound opens (:mod:`.bound`), else from the
+incumbent's hubs, and returns a contiguous plan of the whole model that meets
+every row: the incumbent that reduced-cost fixing needs (a plan in pieces is no
+incumbent of the contiguous model). Used on models whose fixed-hub flow stays
+small (:data:`MAX_ARCS`); measured in BENCHMARKS.md, "Contiguity".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from polygeo.optimise.model import Model, build_model
+from polygeo.optimise.rules import SolverSettings
+
+log = logging.getLogger("polygeo")
+
+#: Largest fixed-hub flow model (arcs) the search builds; bigger models get no search.
+MAX_ARCS = 20_000
+
+#: Most seconds per fixed-hub solve.
+SOLVE_SECONDS = 5.0
+
+
+class _Allocator:
+    """Solves the fixed-hub contiguous model for a set of sites, remembering answers."""
+
+    def __init__(self, model: Model, settings: SolverSettings | None) -> None:
+        self.model = model
+        self.settings = settings
+        self.cache: dict[tuple[int, ...], tuple[float, np.ndarray | None]] = {}
+        self.too_big = False
+
+    def __call__(
+        self, sites: np.ndarray, seconds: float, cutoff: float = math.inf
+    ) -> tuple[float, np.ndarray | None]:
+        """The objective and the vector of the best plan with only ``sites`` open."""
+        key = tuple(sorted(int(s) for s in sites))
+        if key in self.cache:
+            return self.cache[key]
+        out = self._solve(np.array(key, dtype=np.int64), seconds, cutoff)
+        if out[1] is not None or cutoff == math.inf:
+            self.cache[key] = out  # a cut-off solve says nothing beyond the cutoff
+        return out
+
+    def _solve(
+        self, sites: np.ndarray, seconds: float, cutoff: float
+    ) -> tuple[float, np.ndarray | None]:
+        from polygeo.optimise.backends import HighsBackend
+        from polygeo.optimise.flow import add_flow
+        from polygeo.optimise.problem import restrict_problem
+        from polygeo.optimise.start import start_vector
+
+        m = self.model
+        p = m.problem
+        offered = np.zeros(p.n_sites, dtype=bool)
+        offered[sites] = True
+        offered |= p.must_open
+        keep = offered[p.pair_site]
+        if (np.bincount(p.pair_area[keep], minlength=p.n_areas) == 0)[np.unique(p.pair_area)].any():
+            return math.inf, None  # an area none of the sites reaches
+        sub = restrict_problem(p, keep, offered[p.opt_site])
+        flow_model = add_flow(build_model(sub, linking=m.linking, weights=m.weights))
+        if flow_model.n_f > MAX_ARCS:
+            self.too_big = True
+            return math.inf, None
+        threads = None if self.settings is None else self.settings.threads
+        backend = HighsBackend(flow_model, SolverSettings(name="highs", gap=1e-4, threads=threads))
+        # small models: HiGHS' presolve pays here (probing on the flow rows)
+        backend.h.setOptionValue("presolve", "on")
+        if math.isfinite(cutoff):
+            backend.h.setOptionValue("objective_bound", float(cutoff))
+        result = backend.run(seconds)
+        if result.values is None:
+            return math.inf, None
+        x = np.flatnonzero(np.round(result.values[: flow_model.n_x]) > 0.5)
+        choice = np.full(p.n_areas, -1, dtype=np.int64)
+        choice[sub.pair_area[x]] = np.flatnonzero(keep)[x]
+        v = start_vector(m, choice)
+        return (math.inf, None) if v is None else (m.objective_value(v), v)
+
+
+def _relocated(model: Model, v: np.ndarray) -> np.ndarray:
+    """Per catchment of ``v``, the site inside it (home area in it) that serves it best."""
+    p = model.problem
+    x = np.flatnonzero(v[: model.n_x] > 0.5)
+    site_of = np.full(p.n_areas, -1, dtype=np.int64)
+    site_of[p.pair_area[x]] = p.pair_site[x]
+    # cost of every (candidate, current hub) pair: sum over the hub's areas the candidate reaches
+    cand_ok = p.home >= 0
+    hub_of_home = np.where(cand_ok, site_of[np.maximum(p.home, 0)], -1)
+    pair_hub = site_of[p.pair_area]
+    inside = (pair_hub >= 0) & (hub_of_home[p.pair_site] == pair_hub)
+    cost = np.zeros(p.n_sites)
+    np.add.at(cost, p.pair_site[inside], model.c[: model.n_x][inside])
+    count = np.bincount(p.pair_site[inside], minlength=p.n_sites)
+    size = np.bincount(site_of[site_of >= 0], minlength=p.n_sites)
+    hubs = np.unique(site_of[site_of >= 0])
+    out = []
+    for h in hubs:
+        cand = np.flatnonzero((hub_of_home == h) & (count == size[h]))
+        out.append(int(cand[np.argmin(cost[cand])]) if len(cand) else int(h))
+    return np.array(sorted(set(out)), dtype=np.int64)
+
+
+def _neighbour_sites(model: Model) -> sp.csr_array:
+    """Site x site: sites whose home areas border each other."""
+    p = model.problem
+    ok = np.flatnonzero(p.home >= 0)
+    at_home = sp.csr_array((np.ones(len(ok)), (ok, p.home[ok])), shape=(p.n_sites, p.n_areas))
+    adj = sp.csr_array(p.adjacency, dtype=float)
+    return ((at_home @ adj @ at_home.T) > 0).astype(bool).tocsr()
+
+
+def _hubs(model: Model, v: np.ndarray) -> np.ndarray:
+    p = model.problem
+    return np.unique(p.pair_site[v[: model.n_x] > 0.5])
+
+
+def contiguous_start(
+    model: Model,
+    sites: np.ndarray,
+    *,
+    seconds: float,
+    incumbent: np.ndarray | None = None,
+    settings: SolverSettings | None = None,
+) -> np.ndarray | None:
+    """A contiguous plan by location-allocation from the hubs ``sites``.
+
+    Parameters
+    ----------
+    model
+        A model with ``contiguous`` rules.
+    sites
+        The first hubs (e.g. the sites the Lagrangian bound opens).
+    seconds
+        Time for the whole search.
+    incumbent
+        A contiguous plan to beat (its hubs are tried when ``sites`` fail).
+    settings
+        Solver settings (threads).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        A vector of ``model`` (every row met, every catchment connected) better
+        than ``incumbent``, or ``None``.
+    """
+    p = model.problem
+    if not p.rules.contiguous or p.adjacency is None or seconds <= 0:
+        return None
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    allocate = _Allocator(model, settings)
+    best_obj = math.inf if incumbent is None else model.objective_value(incumbent)
+    best: np.ndarray | None = None
+    starts = [np.asarray(sites, dtype=np.int64)]
+    if incumbent is not None:
+        starts.append(_hubs(model, incumbent))
+    current = None
+    for s in starts:
+        obj, v = allocate(s, min(SOLVE_SECONDS, deadline - time.perf_counter()))
+        if v is not None:
+            current = v
+            break
+        if allocate.too_big:
+            return None
+    if current is None:
+        log.info("contiguous start: no contiguous plan with the bound's hubs")
+        return None
+    neighbours = _neighbour_sites(model)
+    solves = 1
+    while time.perf_counter() < deadline:
+        obj = model.objective_value(current)
+        if best_obj == math.inf or obj < best_obj - 1e-9 * abs(best_obj):
+            best, best_obj = current, obj
+        moved = _improve(model, current, allocate, neighbours, deadline)
+        solves += 1
+        if moved is None:
+            break
+        current = moved
+    log.info(
+        "contiguous start (location-allocation): %s after %d moves, %.2f s",
+        "none better" if best is None else f"{best_obj:.6g}",
+        solves,
+        time.perf_counter() - t0,
+    )
+    return best
+
+
+def _improve(
+    model: Model,
+    v: np.ndarray,
+    allocate: _Allocator,
+    neighbours: sp.csr_array,
+    deadline: float,
+) -> np.ndarray | None:
+    """A better plan by relocating every hub, else by one swap; ``None`` when none is."""
+    obj = model.objective_value(v)
+    hubs = _hubs(model, v)
+    relocated = _relocated(model, v)
+
+    def left() -> float:
+        return min(SOLVE_SECONDS, deadline - time.perf_counter())
+
+    if not np.array_equal(relocated, hubs):
+        new_obj, w = allocate(relocated, left(), cutoff=obj)
+        if w is not None and new_obj < obj - 1e-9 * abs(obj):
+            return w
+    for h in hubs:
+        for s in neighbours.indices[neighbours.indptr[h] : neighbours.indptr[h + 1]]:
+            if s in hubs or left() <= 0:
+                continue
+            trial = np.where(hubs == h, s, hubs)
+            new_obj, w = allocate(trial, left(), cutoff=obj)
+            if w is not None and new_obj < obj - 1e-9 * abs(obj):
+                return w
+    return None
+
+
+#: Most seconds of the search before the full model is solved (and at most this share
+#: of the time limit).
+SEARCH_SECONDS = 20.0
+SEARCH_SHARE = 0.25
+
+
+def start_from_bound(
+    model: Model,
+    lb: object,
+    v0: np.ndarray | None,
+    settings: SolverSettings,
+) -> np.ndarray | None:
+    """``v0``, or a better contiguous plan from the hubs the Lagrangian bound ``lb`` opens.
+
+    Only with ``contiguous`` rules; see :func:`contiguous_start`.
+    """
+    from polygeo.optimise.repair import is_contiguous, pair_choice
+
+    if not model.problem.rules.contiguous:
+        return v0
+    limit = settings.time_limit
+    seconds = SEARCH_SECONDS if limit is None else min(SEARCH_SECONDS, SEARCH_SHARE * limit)
+    incumbent = v0 if v0 is not None and is_contiguous(model, pair_choice(model, v0)) else None
+    better = contiguous_start(
+        model, lb.selected, seconds=seconds, incumbent=incumbent, settings=settings
+    )
+    return v0 if better is None else better
