@@ -77,8 +77,10 @@ class _Allocator:
         if (np.bincount(p.pair_area[keep], minlength=p.n_areas) == 0)[np.unique(p.pair_area)].any():
             return math.inf, None  # an area none of the sites reaches
         sub = restrict_problem(p, keep, offered[p.opt_site])
-        flow_model = add_flow(build_model(sub, linking=m.linking, weights=m.weights))
-        if flow_model.n_f > MAX_ARCS:
+        flow_model = build_model(sub, linking=m.linking, weights=m.weights)
+        if p.rules.contiguous:
+            flow_model = add_flow(flow_model)
+        if getattr(flow_model, "n_f", 0) > MAX_ARCS:
             self.too_big = True
             return math.inf, None
         threads = None if self.settings is None else self.settings.threads
@@ -97,36 +99,63 @@ class _Allocator:
         return (math.inf, None) if v is None else (m.objective_value(v), v)
 
 
+def _homes(model: Model) -> np.ndarray:
+    """Each site's home area (contiguity), else the area it reaches fastest."""
+    p = model.problem
+    if p.rules.contiguous:
+        return p.home
+    order = np.lexsort((p.pair_minutes, p.pair_site))
+    first = np.unique(p.pair_site[order], return_index=True)
+    home = np.full(p.n_sites, -1, dtype=np.int64)
+    home[first[0]] = p.pair_area[order][first[1]]
+    return home
+
+
 def _relocated(model: Model, v: np.ndarray) -> np.ndarray:
     """Per catchment of ``v``, the site inside it (home area in it) that serves it best."""
     p = model.problem
+    home = _homes(model)
     x = np.flatnonzero(v[: model.n_x] > 0.5)
     site_of = np.full(p.n_areas, -1, dtype=np.int64)
     site_of[p.pair_area[x]] = p.pair_site[x]
-    # cost of every (candidate, current hub) pair: sum over the hub's areas the candidate reaches
-    cand_ok = p.home >= 0
-    hub_of_home = np.where(cand_ok, site_of[np.maximum(p.home, 0)], -1)
+    # each candidate's cost for the catchment holding its home area, if it reaches all of it
+    hub_of_home = np.where(home >= 0, site_of[np.maximum(home, 0)], -1)
     pair_hub = site_of[p.pair_area]
     inside = (pair_hub >= 0) & (hub_of_home[p.pair_site] == pair_hub)
     cost = np.zeros(p.n_sites)
     np.add.at(cost, p.pair_site[inside], model.c[: model.n_x][inside])
     count = np.bincount(p.pair_site[inside], minlength=p.n_sites)
     size = np.bincount(site_of[site_of >= 0], minlength=p.n_sites)
-    hubs = np.unique(site_of[site_of >= 0])
     out = []
-    for h in hubs:
+    for h in np.unique(site_of[site_of >= 0]):
         cand = np.flatnonzero((hub_of_home == h) & (count == size[h]))
         out.append(int(cand[np.argmin(cost[cand])]) if len(cand) else int(h))
     return np.array(sorted(set(out)), dtype=np.int64)
 
 
+#: Without an adjacency, a hub's neighbours are the sites homed in its nearest areas.
+NEAREST_AREAS = 8
+
+
 def _neighbour_sites(model: Model) -> sp.csr_array:
-    """Site x site: sites whose home areas border each other."""
+    """Site x site: sites whose home areas border each other (else: are near)."""
     p = model.problem
-    ok = np.flatnonzero(p.home >= 0)
-    at_home = sp.csr_array((np.ones(len(ok)), (ok, p.home[ok])), shape=(p.n_sites, p.n_areas))
-    adj = sp.csr_array(p.adjacency, dtype=float)
-    return ((at_home @ adj @ at_home.T) > 0).astype(bool).tocsr()
+    home = _homes(model)
+    ok = np.flatnonzero(home >= 0)
+    at_home = sp.csr_array((np.ones(len(ok)), (ok, home[ok])), shape=(p.n_sites, p.n_areas))
+    if p.adjacency is not None and p.rules.contiguous:
+        near = sp.csr_array(p.adjacency, dtype=float)
+        return ((at_home @ near @ at_home.T) > 0).astype(bool).tocsr()
+    # the sites homed in each site's nearest areas
+    order = np.lexsort((p.pair_minutes, p.pair_site))
+    site, area = p.pair_site[order], p.pair_area[order]
+    close = np.arange(len(site)) - np.searchsorted(site, site) < NEAREST_AREAS
+    site_area = sp.csr_array(
+        (np.ones(int(close.sum())), (site[close], area[close])), shape=(p.n_sites, p.n_areas)
+    )
+    out = ((site_area @ at_home.T) > 0).astype(bool).tolil()
+    out.setdiag(False)
+    return sp.csr_array(out)
 
 
 def _hubs(model: Model, v: np.ndarray) -> np.ndarray:
@@ -164,7 +193,7 @@ def contiguous_start(
         than ``incumbent``, or ``None``.
     """
     p = model.problem
-    if not p.rules.contiguous or p.adjacency is None or seconds <= 0:
+    if (p.rules.contiguous and p.adjacency is None) or seconds <= 0:
         return None
     t0 = time.perf_counter()
     deadline = t0 + seconds
@@ -183,7 +212,7 @@ def contiguous_start(
         if allocate.too_big:
             return None
     if current is None:
-        log.info("contiguous start: no contiguous plan with the bound's hubs")
+        log.info("location-allocation: no plan with the bound's hubs")
         return None
     neighbours = _neighbour_sites(model)
     solves = 1
@@ -197,7 +226,7 @@ def contiguous_start(
             break
         current = moved
     log.info(
-        "contiguous start (location-allocation): %s after %d moves, %.2f s",
+        "location-allocation: %s after %d moves, %.2f s",
         "none better" if best is None else f"{best_obj:.6g}",
         solves,
         time.perf_counter() - t0,
@@ -240,6 +269,10 @@ def _improve(
 SEARCH_SECONDS = 20.0
 SEARCH_SHARE = 0.25
 
+#: Without contiguity, largest model (pairs) searched (bigger ones get the
+#: neighbourhood search of :mod:`.lns`).
+MAX_PAIRS = 20_000
+
 
 def start_from_bound(
     model: Model,
@@ -247,17 +280,22 @@ def start_from_bound(
     v0: np.ndarray | None,
     settings: SolverSettings,
 ) -> np.ndarray | None:
-    """``v0``, or a better contiguous plan from the hubs the Lagrangian bound ``lb`` opens.
+    """``v0``, or a better plan by location-allocation from the hubs ``lb`` opens.
 
-    Only with ``contiguous`` rules; see :func:`contiguous_start`.
+    With ``contiguous`` rules always (the search stops on models whose fixed-hub
+    flow is too big); without, on models of at most :data:`MAX_PAIRS` pairs. See
+    :func:`contiguous_start`.
     """
     from polygeo.optimise.repair import is_contiguous, pair_choice
 
-    if not model.problem.rules.contiguous:
+    contiguous = model.problem.rules.contiguous
+    if not contiguous and model.n_x > MAX_PAIRS:
         return v0
     limit = settings.time_limit
     seconds = SEARCH_SECONDS if limit is None else min(SEARCH_SECONDS, SEARCH_SHARE * limit)
-    incumbent = v0 if v0 is not None and is_contiguous(model, pair_choice(model, v0)) else None
+    incumbent = v0
+    if contiguous and v0 is not None and not is_contiguous(model, pair_choice(model, v0)):
+        incumbent = None
     better = contiguous_start(
         model, lb.selected, seconds=seconds, incumbent=incumbent, settings=settings
     )

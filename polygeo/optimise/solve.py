@@ -217,8 +217,6 @@ def solve(
     lb = lower_bound(model, v0, settings, watch) if bound else None
     if lb is not None and start:
         v0 = guided_plan(model, lb, v0, settings, watch)
-        v0 = start_from_bound(model, lb, v0, settings)  # contiguous rules only
-        watch.update(_objective(model, v0), what="location-allocation")
     # improve
     v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline)
     watch.update(lns_objective, what="neighbourhood search")
@@ -377,6 +375,10 @@ def guided_plan(
 
     v0 = _better(model, v0, guided_start(model, lb.selected, improve_seconds=5.0))
     watch.update(_objective(model, v0), what="guided start")
+    located = start_from_bound(model, lb, v0, settings)
+    if located is not v0:  # small models and contiguity: it replaces the kernel search
+        watch.update(_objective(model, located), what="location-allocation")
+        return located
     kernel = lb.site_frequency > KERNEL_FREQUENCY
     kernel[lb.selected] = True
     if v0 is not None:
