@@ -117,7 +117,7 @@ def test_location_allocation_from_the_bound(shared_data, contiguous):
     meets every row (connected in edges.csv's adjacency when asked) within 1% of the
     published optimum of West Virginia, and never below it."""
     from polygeo.optimise.bound import lagrangian_bound
-    from polygeo.optimise.centres import contiguous_start
+    from polygeo.optimise.centres import location_allocation
     from polygeo.optimise.repair import pair_choice
 
     inst = load_state(shared_data / "districting", "WV", contiguous=contiguous)
@@ -127,7 +127,7 @@ def test_location_allocation_from_the_bound(shared_data, contiguous):
     model = build_model(problem)
     lb = lagrangian_bound(model, seconds=10.0)
     assert len(lb.selected) == inst.reference["k"]
-    v = contiguous_start(model, lb.selected, seconds=60.0)
+    v = location_allocation(model, lb.selected, seconds=60.0)
     assert v is not None and model.is_feasible(v)
     objective = model.objective_value(v)
     # the published optima are printed to 0.01 (of 1e6 person km^2)

@@ -1,21 +1,24 @@
-"""Contiguous start plans by location-allocation: fix the hubs, solve the rest exactly.
+"""Start plans by location-allocation: fix the hubs, solve the rest exactly.
 
-With the hubs fixed, the contiguous model is small: one flow commodity per hub
-instead of one per candidate site (:mod:`.flow`), so HiGHS solves it in well under
-a second on a county-level state (AL: 7 hubs, 2,357 arcs, against 22,572 for the
-whole model). The search alternates, as Cooper's location-allocation does:
+With the hubs fixed, the model is small: with ``contiguous`` rules one flow
+commodity per hub instead of one per candidate site (:mod:`.flow`), so HiGHS
+solves it in well under a second on a county-level state (AL: 7 hubs, 2,357 arcs,
+against 22,572 for the whole model); without, an assignment with population
+bounds. The search alternates, as Cooper's location-allocation does:
 
-1. **allocate** -- the best contiguous plan with only the chosen hubs open (or
-   the proof that none exists);
+1. **allocate** -- the best plan with only the chosen hubs open (or the proof that
+   none exists);
 2. **relocate** -- each catchment's best hub among the sites inside it;
 3. **swap** -- when relocating changes nothing, move one hub to a site whose home
-   area borders its own, keeping a move that lowers the objective.
+   area borders its own (without contiguity: one homed in its nearest areas),
+   keeping a move that lowers the objective.
 
 It starts from the sites the Lagrangian bound opens (:mod:`.bound`), else from the
-incumbent's hubs, and returns a contiguous plan of the whole model that meets
-every row: the incumbent that reduced-cost fixing needs (a plan in pieces is no
-incumbent of the contiguous model). Used on models whose fixed-hub flow stays
-small (:data:`MAX_ARCS`); measured in BENCHMARKS.md, "Contiguity".
+incumbent's hubs, and returns a plan of the whole model that meets every row
+(every catchment connected, with contiguity): the incumbent that reduced-cost
+fixing needs (a plan in pieces is no incumbent of the contiguous model). On the
+published districting instances it finds the optimum of NE, KS and WV with
+contiguity, and of AL without, in seconds (BENCHMARKS.md, "Contiguity").
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ def _hubs(model: Model, v: np.ndarray) -> np.ndarray:
     return np.unique(p.pair_site[v[: model.n_x] > 0.5])
 
 
-def contiguous_start(
+def location_allocation(
     model: Model,
     sites: np.ndarray,
     *,
@@ -171,26 +174,27 @@ def contiguous_start(
     incumbent: np.ndarray | None = None,
     settings: SolverSettings | None = None,
 ) -> np.ndarray | None:
-    """A contiguous plan by location-allocation from the hubs ``sites``.
+    """A plan by location-allocation from the hubs ``sites`` (contiguous when the rules say).
 
     Parameters
     ----------
     model
-        A model with ``contiguous`` rules.
+        The model (with or without ``contiguous`` rules).
     sites
         The first hubs (e.g. the sites the Lagrangian bound opens).
     seconds
         Time for the whole search.
     incumbent
-        A contiguous plan to beat (its hubs are tried when ``sites`` fail).
+        A plan to beat (its hubs are tried when ``sites`` fail); with contiguity,
+        a contiguous one.
     settings
         Solver settings (threads).
 
     Returns
     -------
     numpy.ndarray or None
-        A vector of ``model`` (every row met, every catchment connected) better
-        than ``incumbent``, or ``None``.
+        A vector of ``model`` (every row met, every catchment connected with
+        contiguity) better than ``incumbent``, or ``None``.
     """
     p = model.problem
     if (p.rules.contiguous and p.adjacency is None) or seconds <= 0:
@@ -284,7 +288,7 @@ def start_from_bound(
 
     With ``contiguous`` rules always (the search stops on models whose fixed-hub
     flow is too big); without, on models of at most :data:`MAX_PAIRS` pairs. See
-    :func:`contiguous_start`.
+    :func:`location_allocation`.
     """
     from polygeo.optimise.repair import is_contiguous, pair_choice
 
@@ -296,7 +300,7 @@ def start_from_bound(
     incumbent = v0
     if contiguous and v0 is not None and not is_contiguous(model, pair_choice(model, v0)):
         incumbent = None
-    better = contiguous_start(
+    better = location_allocation(
         model, lb.selected, seconds=seconds, incumbent=incumbent, settings=settings
     )
     return v0 if better is None else better
