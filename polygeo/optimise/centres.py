@@ -43,7 +43,7 @@ SOLVE_SECONDS = 5.0
 
 
 class _Allocator:
-    """Solves the fixed-hub contiguous model for a set of sites, remembering answers."""
+    """Solves the fixed-hub model for a set of sites, remembering the answers."""
 
     def __init__(self, model: Model, settings: SolverSettings | None) -> None:
         self.model = model
@@ -88,7 +88,7 @@ class _Allocator:
             return math.inf, None
         threads = None if self.settings is None else self.settings.threads
         backend = HighsBackend(flow_model, SolverSettings(name="highs", gap=1e-4, threads=threads))
-        # small models: HiGHS' presolve pays here (probing on the flow rows)
+        # the backend turns HiGHS' presolve off (city-scale models); these are small
         backend.h.setOptionValue("presolve", "on")
         if math.isfinite(cutoff):
             backend.h.setOptionValue("objective_bound", float(cutoff))
