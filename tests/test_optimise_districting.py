@@ -145,3 +145,22 @@ def test_location_allocation_from_the_bound(shared_data, contiguous):
     ]
     if contiguous:
         assert pieces == [1] * inst.reference["k"]
+
+
+def test_balanced_partition_of_alabama(shared_data):
+    """Random spanning-tree cuts give Alabama 7 connected districts within +-0.5%."""
+    from polygeo.optimise.tree_partition import balanced_partition
+
+    inst = load_state(shared_data / "districting", "AL", contiguous=True)
+    k, lo, hi = inst.reference["k"], inst.reference["L"], inst.reference["U"]
+    pop = inst.areas["population"].to_numpy()
+    part = balanced_partition(inst.adjacency, pop, k, lo, hi, seconds=30.0)
+    assert part is not None and sorted(np.unique(part)) == list(range(k))
+    sizes = np.bincount(part, weights=pop)
+    assert (sizes >= lo).all() and (sizes <= hi).all()
+    adj = sp.csr_array(inst.adjacency)
+    for d in range(k):
+        sub = adj[part == d][:, part == d]
+        assert connected_components(sub, directed=False)[0] == 1
+    # bounds no partition can meet: none is returned
+    assert balanced_partition(inst.adjacency, pop, k, hi + 1, hi + 2, seconds=0.5) is None

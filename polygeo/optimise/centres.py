@@ -114,26 +114,66 @@ def _homes(model: Model) -> np.ndarray:
     return home
 
 
-def _relocated(model: Model, v: np.ndarray) -> np.ndarray:
-    """Per catchment of ``v``, the site inside it (home area in it) that serves it best."""
+def _best_hubs(model: Model, part: np.ndarray) -> np.ndarray | None:
+    """Per part of the areas (label ``>= 0``), the site homed in it that serves it best.
+
+    ``None`` when some part has no site homed in it that reaches all of its areas.
+    """
     p = model.problem
     home = _homes(model)
-    x = np.flatnonzero(v[: model.n_x] > 0.5)
-    site_of = np.full(p.n_areas, -1, dtype=np.int64)
-    site_of[p.pair_area[x]] = p.pair_site[x]
-    # each candidate's cost for the catchment holding its home area, if it reaches all of it
-    hub_of_home = np.where(home >= 0, site_of[np.maximum(home, 0)], -1)
-    pair_hub = site_of[p.pair_area]
-    inside = (pair_hub >= 0) & (hub_of_home[p.pair_site] == pair_hub)
+    part_of_site = np.where(home >= 0, part[np.maximum(home, 0)], -1)
+    pair_part = part[p.pair_area]
+    inside = (pair_part >= 0) & (part_of_site[p.pair_site] == pair_part)
     cost = np.zeros(p.n_sites)
     np.add.at(cost, p.pair_site[inside], model.c[: model.n_x][inside])
     count = np.bincount(p.pair_site[inside], minlength=p.n_sites)
-    size = np.bincount(site_of[site_of >= 0], minlength=p.n_sites)
+    labels = np.unique(part[part >= 0])
+    size = np.bincount(part[part >= 0], minlength=int(labels.max()) + 1 if len(labels) else 0)
     out = []
-    for h in np.unique(site_of[site_of >= 0]):
-        cand = np.flatnonzero((hub_of_home == h) & (count == size[h]))
-        out.append(int(cand[np.argmin(cost[cand])]) if len(cand) else int(h))
+    for label in labels:
+        cand = np.flatnonzero((part_of_site == label) & (count == size[label]))
+        if len(cand) == 0:
+            return None
+        out.append(int(cand[np.argmin(cost[cand])]))
     return np.array(sorted(set(out)), dtype=np.int64)
+
+
+def _relocated(model: Model, v: np.ndarray) -> np.ndarray:
+    """Per catchment of ``v``, the site inside it (home area in it) that serves it best."""
+    p = model.problem
+    x = np.flatnonzero(v[: model.n_x] > 0.5)
+    site_of = np.full(p.n_areas, -1, dtype=np.int64)
+    site_of[p.pair_area[x]] = p.pair_site[x]
+    best = _best_hubs(model, site_of)
+    return _hubs(model, v) if best is None else best
+
+
+def _partition_hubs(model: Model, seconds: float, seed: int) -> np.ndarray | None:
+    """Hubs of a random balanced connected partition (:mod:`.tree_partition`).
+
+    Only for a fixed number of hubs with contiguity; ``None`` when none is found.
+    """
+    from polygeo.optimise.tree_partition import balanced_partition
+
+    p = model.problem
+    lo, hi = p.rules.hub_bounds
+    if lo is None or lo != hi or not p.rules.contiguous or seconds <= 0:
+        return None
+    served = np.zeros(p.n_areas, dtype=bool)
+    served[p.pair_area] = True
+    if not served.all():
+        return None
+    upper = p.rules.max_population
+    part = balanced_partition(
+        p.adjacency,
+        p.population,
+        int(lo),
+        float(p.rules.min_population),
+        math.inf if upper is None else float(upper),
+        seconds=seconds,
+        seed=seed,
+    )
+    return None if part is None else _best_hubs(model, part)
 
 
 #: Without an adjacency, a hub's neighbours are the sites homed in its nearest areas.
@@ -207,16 +247,9 @@ def location_allocation(
     starts = [np.asarray(sites, dtype=np.int64)]
     if incumbent is not None:
         starts.append(_hubs(model, incumbent))
-    current = None
-    for s in starts:
-        obj, v = allocate(s, min(SOLVE_SECONDS, deadline - time.perf_counter()))
-        if v is not None:
-            current = v
-            break
-        if allocate.too_big:
-            return None
+    current = _first_plan(model, starts, allocate, deadline)
     if current is None:
-        log.info("location-allocation: no plan with the bound's hubs")
+        log.info("location-allocation: no plan with the bound's hubs nor a partition's")
         return None
     neighbours = _neighbour_sites(model)
     solves = 1
@@ -236,6 +269,37 @@ def location_allocation(
         time.perf_counter() - t0,
     )
     return best
+
+
+#: Share of the search's time spent drawing balanced partitions when the first
+#: hubs have no plan.
+PARTITION_SHARE = 0.25
+
+
+def _first_plan(
+    model: Model, starts: list[np.ndarray], allocate: _Allocator, deadline: float
+) -> np.ndarray | None:
+    """The plan of the first hub set that has one: the given ones, then partitions'.
+
+    With contiguity and a fixed number of hubs, when the given hubs have no plan
+    (populations in a narrow band), the hubs of random balanced connected
+    partitions are tried, each of which has at least the partition as a plan.
+    """
+    for s in starts:
+        _, v = allocate(s, min(SOLVE_SECONDS, deadline - time.perf_counter()))
+        if v is not None or allocate.too_big:
+            return v
+    seed = 0
+    while time.perf_counter() < deadline:
+        left = deadline - time.perf_counter()
+        hubs = _partition_hubs(model, PARTITION_SHARE * left, seed)
+        seed += 1
+        if hubs is None:
+            return None
+        _, v = allocate(hubs, min(SOLVE_SECONDS, deadline - time.perf_counter()))
+        if v is not None or allocate.too_big:
+            return v
+    return None
 
 
 def _improve(
