@@ -30,6 +30,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from polygeo.optimise.bound import LagrangianBound
 from polygeo.optimise.model import Model, build_model
 from polygeo.optimise.rules import SolverSettings
 
@@ -344,7 +345,7 @@ MAX_PAIRS = 20_000
 
 def start_from_bound(
     model: Model,
-    lb: object,
+    lb: LagrangianBound,
     v0: np.ndarray | None,
     settings: SolverSettings,
 ) -> np.ndarray | None:
