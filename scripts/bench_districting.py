@@ -24,6 +24,9 @@ Methods (contiguous variant only; without contiguity every method is plain
     (keeping the best repaired contiguous plan and the best bound between rounds).
 ``flow``
     Always Shirabe's single-commodity flow model (:mod:`polygeo.optimise.flow`).
+
+``--no-location-allocation`` turns off the location-allocation start
+(:mod:`polygeo.optimise.centres`), to measure what it pays.
 """
 
 from __future__ import annotations
@@ -53,12 +56,15 @@ from polygeo.optimise import SolverSettings, solve  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "districting"
 
 
-def run_method(inst, method: str, time_limit: float) -> Any:
+def run_method(inst, method: str, time_limit: float, location: bool = True) -> Any:
     """Solve one instance with one method; return the plan."""
+    import polygeo.optimise.centres as centres
     import polygeo.optimise.flow as flow
 
     default = flow.FLOW_MAX_ARCS
+    search = centres.SEARCH_SECONDS
     flow.FLOW_MAX_ARCS = {"solve": default, "cuts": -1, "flow": 10**12}[method]
+    centres.SEARCH_SECONDS = search if location else 0.0
     try:
         return solve(
             inst.areas,
@@ -70,19 +76,23 @@ def run_method(inst, method: str, time_limit: float) -> Any:
         )
     finally:
         flow.FLOW_MAX_ARCS = default
+        centres.SEARCH_SECONDS = search
 
 
-def measure(state: str, contiguous: bool, method: str, time_limit: float) -> dict[str, Any]:
+def measure(
+    state: str, contiguous: bool, method: str, time_limit: float, location: bool = True
+) -> dict[str, Any]:
     inst = load_state(DATA, state, contiguous=contiguous)
     row: dict[str, Any] = {
         "state": state,
         "contiguous": contiguous,
         "method": method if contiguous else "solve",
         "published": inst.published / 1e6,
+        "location_allocation": location,
     }
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        plan = run_method(inst, method, time_limit)
+        plan = run_method(inst, method, time_limit, location)
     except PolygeoError as exc:
         row.update(seconds=time.perf_counter() - t0, cpu=time.process_time() - c0)
         row.update(error=str(exc)[:200], load=os.getloadavg()[0])
@@ -116,11 +126,17 @@ def main() -> None:
     ap.add_argument("--methods", default="solve", help="for the contiguous variant")
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--no-location-allocation",
+        action="store_true",
+        help="turn off the location-allocation start (to measure it)",
+    )
     args = ap.parse_args()
     rows = []
     print(
         f"# {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, location-allocation "
+        f"{'off' if args.no_location_allocation else 'on'}"
     )
     print(
         "| state | contiguous | method | seconds | CPU s | load | objective | published "
@@ -132,7 +148,13 @@ def main() -> None:
         methods = args.methods.split(",") if contiguous else ["solve"]
         for state in args.states.split(","):
             for method in methods:
-                r = measure(state, contiguous, method, args.time_limit)
+                r = measure(
+                    state,
+                    contiguous,
+                    method,
+                    args.time_limit,
+                    not args.no_location_allocation,
+                )
                 rows.append(r)
                 if "error" in r:
                     print(

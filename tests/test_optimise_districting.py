@@ -109,3 +109,58 @@ def test_flow_extends_a_contiguous_plan_only(shared_data):
     base = build_model(problem)
     if base.is_feasible(v[: base.n_cols]):
         assert model.n_rows > base.n_rows
+
+
+@pytest.mark.parametrize("contiguous", [False, True], ids=["free", "contiguous"])
+def test_location_allocation_from_the_bound(shared_data, contiguous):
+    """From the hubs the Lagrangian bound opens, location-allocation finds a plan that
+    meets every row (connected in edges.csv's adjacency when asked) within 1% of the
+    published optimum of West Virginia, and never below it."""
+    from polygeo.optimise.bound import lagrangian_bound
+    from polygeo.optimise.centres import location_allocation
+    from polygeo.optimise.repair import pair_choice
+
+    inst = load_state(shared_data / "districting", "WV", contiguous=contiguous)
+    problem = build_problem(
+        inst.areas, inst.sites, inst.travel, inst.rules, adjacency=inst.adjacency
+    )
+    model = build_model(problem)
+    lb = lagrangian_bound(model, seconds=10.0)
+    assert len(lb.selected) == inst.reference["k"]
+    v = location_allocation(model, lb.selected, seconds=60.0)
+    assert v is not None and model.is_feasible(v)
+    objective = model.objective_value(v)
+    # the published optima are printed to 0.01 (of 1e6 person km^2)
+    assert inst.published - 0.006e6 <= objective <= 1.01 * inst.published
+    choice = pair_choice(model, v)
+    site_of = problem.pair_site[choice]
+    assert (choice >= 0).all() and len(np.unique(site_of)) == inst.reference["k"]
+    pops = np.bincount(site_of, weights=problem.population, minlength=problem.n_sites)
+    assert pops[pops > 0].min() >= inst.reference["L"]
+    assert pops.max() <= inst.reference["U"]
+    adj = sp.csr_array(inst.adjacency)
+    pieces = [
+        connected_components(adj[site_of == s][:, site_of == s], directed=False)[0]
+        for s in np.unique(site_of)
+    ]
+    if contiguous:
+        assert pieces == [1] * inst.reference["k"]
+
+
+def test_balanced_partition_of_alabama(shared_data):
+    """Random spanning-tree cuts give Alabama 7 connected districts within +-0.5%."""
+    from polygeo.optimise.tree_partition import balanced_partition
+
+    inst = load_state(shared_data / "districting", "AL", contiguous=True)
+    k, lo, hi = inst.reference["k"], inst.reference["L"], inst.reference["U"]
+    pop = inst.areas["population"].to_numpy()
+    part = balanced_partition(inst.adjacency, pop, k, lo, hi, seconds=30.0)
+    assert part is not None and sorted(np.unique(part)) == list(range(k))
+    sizes = np.bincount(part, weights=pop)
+    assert (sizes >= lo).all() and (sizes <= hi).all()
+    adj = sp.csr_array(inst.adjacency)
+    for d in range(k):
+        sub = adj[part == d][:, part == d]
+        assert connected_components(sub, directed=False)[0] == 1
+    # bounds no partition can meet: none is returned
+    assert balanced_partition(inst.adjacency, pop, k, hi + 1, hi + 2, seconds=0.5) is None

@@ -38,6 +38,7 @@ from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
+from polygeo.optimise.centres import start_from_bound
 from polygeo.optimise.cheapest import cheapest_start, check_budget
 from polygeo.optimise.fixing import (
     Fixing,
@@ -398,6 +399,10 @@ def guided_plan(
 
     v0 = _better(model, v0, guided_start(model, lb.selected, improve_seconds=5.0))
     watch.update(_objective(model, v0), what="guided start")
+    located = start_from_bound(model, lb, v0, settings)
+    if located is not v0:  # small models and contiguity: it replaces the kernel search
+        watch.update(_objective(model, located), what="location-allocation")
+        return located
     kernel = lb.site_frequency > KERNEL_FREQUENCY
     kernel[lb.selected] = True
     if v0 is not None:
