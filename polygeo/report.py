@@ -396,9 +396,8 @@ def _parts(parts: Any) -> str:
             return "–"
         return f"{100 * float(value):.2f}%"
 
-    return (
-        "<h3>Parts solved apart</h3><p>Each part's gap is against its own bound.</p>"
-        + _table(frame[columns], formats={"gap": gap})
+    return "<h3>Parts solved apart</h3><p>Each part's gap is against its own bound.</p>" + _table(
+        frame[columns], formats={"gap": gap}
     )
 
 
