@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import connected_components
 from polygeo.errors import SolverError
 from polygeo.optimise.conflicts import Outcome, resolve_shared_sites
 from polygeo.optimise.problem import Problem
+from polygeo.optimise.progress import PROVEN_GAP
 from polygeo.optimise.rules import SolverSettings
 from polygeo.plan import ASSIGNMENT_COLUMNS, HUB_COLUMNS, Plan
 
@@ -226,7 +227,7 @@ def solve_parts(
     )
     run = _Runner(solve, data, settings, started, progress)
     deadline = None if settings.time_limit is None else started + settings.time_limit
-    target = settings.gap if settings.gap is not None else 1e-4
+    target = settings.gap if settings.gap is not None else PROVEN_GAP
     plans = run.all(parts, _pass_deadline(deadline, started, FIRST_PASS_SHARE))
     plans = run.again(parts, plans, _pass_deadline(deadline, started, SECOND_PASS_SHARE), target)
     run.mark(plans, [plan.solver.get("bound") for plan in plans])
@@ -531,7 +532,7 @@ def _solver_info(
                 "gap": relative_gap(obj, b),
             }
         )
-    proven = gap is not None and gap <= 1e-4 + 1e-9
+    proven = gap is not None and gap <= PROVEN_GAP
     met = gap is not None and settings.gap is not None and gap <= settings.gap
     status = "optimal" if proven else "gap_limit" if met else "time_limit_feasible"
     return {

@@ -42,6 +42,7 @@ import scipy.sparse as sp
 from polygeo.errors import InfeasibleError, SolverError
 from polygeo.optimise.model import Model
 from polygeo.optimise.problem import Problem
+from polygeo.optimise.progress import PROVEN_GAP
 from polygeo.optimise.rules import SolverSettings
 
 log = logging.getLogger("polygeo")
@@ -696,10 +697,6 @@ def _general_values(
     values[pair_idx[levels.pair_order[first[where]]]] = 1.0
     values[model.n_x + sites.option[y > 0.5]] = 1.0
     return values
-
-
-#: Largest relative gap reported as proven optimal (HiGHS' default tolerance).
-PROVEN_GAP = 1e-4 + 1e-9
 
 
 def solve_radius(

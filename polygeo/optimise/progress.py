@@ -11,6 +11,9 @@ import math
 import sys
 import time
 
+#: Largest relative gap reported as proven optimal (HiGHS' and CBC's default tolerance).
+PROVEN_GAP = 1e-4 + 1e-9
+
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:
     """``(objective - bound) / |objective|`` (0 when both are 0), ``None`` when unknown."""

@@ -51,7 +51,7 @@ from polygeo.optimise.model import Linking, Model, build_model
 from polygeo.optimise.parts import find_parts, solve_parts
 from polygeo.optimise.pmedian import radius_applies, solve_radius
 from polygeo.optimise.problem import Problem, build_problem
-from polygeo.optimise.progress import Progress, relative_gap
+from polygeo.optimise.progress import PROVEN_GAP, Progress, relative_gap
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import Rules, SolverSettings
 from polygeo.optimise.start import guided_start, start_vector
@@ -60,9 +60,6 @@ from polygeo.plan import Plan
 log = logging.getLogger("polygeo")
 
 __all__ = ["BOUND_MIN_PAIRS", "LNS_MIN_PAIRS", "PROVEN_GAP", "solve", "solver_names"]
-
-#: Largest relative gap reported as proven optimal (HiGHS' and CBC's default tolerance).
-PROVEN_GAP = 1e-4 + 1e-9
 
 #: Models with more pairs than this get a large-neighbourhood search by default.
 LNS_MIN_PAIRS = 20_000
