@@ -73,3 +73,31 @@ def test_london_at_15_minutes_with_exceptions_has_a_start_plan(shared_data, tmp_
     assert start is not None, "no start plan for London at 15 minutes with exceptions"
     assert len(problem.diagnosis.areas_unserved) > 0
     _check_start(model, start, inputs.areas, inputs.sites, table, rules)
+
+
+def test_guided_start_offers_the_nearest_site_of_an_area_the_given_sites_miss():
+    # eight areas in a row; A reaches areas 0-3, B areas 4-7, C areas 5-7. Given A and
+    # C (as a relaxation might open them), area 4 is reached by B alone: B must then
+    # be offered to its neighbours too, or it holds 1,000 people and no plan is found
+    from polygeo.optimise.start import guided_start
+
+    pts = [(2000.0, 500.0), (6000.0, 500.0), (7500.0, 500.0)]
+    areas, sites, table = grid_instance(8, 1, population=1000, sites=pts, limit=5)
+    rules = Rules(min_population=3000)
+    model = build_model(build_problem(areas, sites, table, rules))
+    start = guided_start(model, [0, 2], improve_seconds=0)
+    assert start is not None
+    plan = make_plan(model, start, {"status": "start"})
+    assert_valid(plan, areas, sites, table, rules)
+    hub_of = dict(zip(plan.assignments["area_id"], plan.assignments["site_id"], strict=True))
+    assert hub_of[areas["area_id"].iloc[4]] == sites["site_id"].iloc[1]
+
+
+def test_frequent_sites_are_the_most_often_opened_as_many_as_the_relaxation_opens():
+    import numpy as np
+
+    from polygeo.optimise.start import frequent_sites
+
+    frequency = np.array([0.9, 0.0, 0.5, 0.6, 0.01])  # the relaxation opens 2.01 on average
+    sets = frequent_sites(frequency)
+    assert [s.tolist() for s in sets] == [[0, 3], [0, 3, 2]]  # 2.01 and 2.81 rounded

@@ -368,8 +368,8 @@ def guided_start(
 ) -> np.ndarray | None:
     """A start plan from the sites a relaxation opens (e.g. the Lagrangian bound's).
 
-    Only the pairs of those sites are offered to :func:`greedy_start` (an area
-    none of them reaches keeps all its pairs); the greedy then drops and repairs
+    Only the pairs of those sites are offered to :func:`greedy_start` (and of each
+    nearest site of an area none of them reaches); the greedy then drops and repairs
     to the minimum population as usual. Returns a vector of ``model``, or ``None``.
     """
     from polygeo.optimise.problem import restrict_problem
@@ -378,9 +378,15 @@ def guided_start(
     offered = np.zeros(p.n_sites, dtype=bool)
     offered[open_sites] = True
     offered |= p.must_open
+    reached = np.bincount(p.pair_area[offered[p.pair_site]], minlength=p.n_areas) > 0
+    # an area none of them reaches: its nearest site is offered too, with all its pairs
+    # (offered to that area alone, the site could never gather the minimum)
+    stray = np.flatnonzero(~reached[p.pair_area])
+    if len(stray):
+        by_area = stray[np.lexsort((p.pair_minutes[stray], p.pair_area[stray]))]
+        first = np.unique(p.pair_area[by_area], return_index=True)[1]
+        offered[p.pair_site[by_area[first]]] = True
     keep = offered[p.pair_site]
-    reached = np.bincount(p.pair_area[keep], minlength=p.n_areas) > 0
-    keep |= ~reached[p.pair_area]
     keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
     sub = build_model(
         restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
@@ -404,3 +410,26 @@ def guided_start(
     if better is not None and model.objective_value(better) < model.objective_value(w):
         w = better
     return w
+
+
+#: Site sets of :func:`frequent_sites`: the most often opened sites, as many as the
+#: relaxation opens on average times each factor.
+FREQUENCY_SCALES = (1.0, 1.15, 1.4)
+
+
+def frequent_sites(frequency: np.ndarray) -> list[np.ndarray]:
+    """Site sets for :func:`guided_start`: the sites a relaxation opens most often.
+
+    ``frequency`` is each site's share of the relaxation's last steps in which it
+    was open (:attr:`~polygeo.optimise.bound.LagrangianBound.site_frequency`); its
+    sum is about the number of hubs the relaxation opens, ``k``. Returns the
+    ``scale * k`` most frequent sites for each scale of :data:`FREQUENCY_SCALES`
+    (distinct sets only). On north-east London the 40 most frequent sites give a
+    plan of 3.00 min where the 40 of the relaxation's last step give 3.04 and the
+    greedy 3.11 (BENCHMARKS.md).
+    """
+    order = np.argsort(-frequency, kind="stable")
+    order = order[frequency[order] > 0]
+    mean_open = float(frequency.sum())
+    sizes = {min(max(round(scale * mean_open), 1), len(order)) for scale in FREQUENCY_SCALES}
+    return [order[:k] for k in sorted(sizes) if k > 0]
