@@ -191,6 +191,31 @@ def test_large_neighbourhood_search_improves_and_stays_valid(kw):
     assert_valid(plan, areas, sites, table, rules, options=options)
 
 
+def test_neighbourhood_search_opens_only_candidate_sites():
+    import numpy as np
+
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.assemble import make_plan
+    from polygeo.optimise.lns import large_neighbourhood_search
+    from polygeo.optimise.start import greedy_start
+
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
+    rules = Rules(min_population=15_000)
+    model = build_model(build_problem(areas, sites, table, rules))
+    start = greedy_start(model, improve_seconds=0)
+    p = model.problem
+    hubs_before = set(np.unique(p.pair_site[start[: model.n_x] > 0.5]).tolist())
+    candidates = np.zeros(p.n_sites, dtype=bool)
+    candidates[::2] = True  # every other site
+    better = large_neighbourhood_search(model, start, seconds=3.0, candidates=candidates)
+    hubs_after = set(np.unique(p.pair_site[better[: model.n_x] > 0.5]).tolist())
+    assert model.objective_value(better) < model.objective_value(start) - 1.0
+    assert hubs_after - hubs_before  # the search moved some hub ...
+    assert hubs_after <= hubs_before | set(np.flatnonzero(candidates).tolist())  # ... to candidates
+    plan = make_plan(model, better, {"status": "search"})
+    assert_valid(plan, areas, sites, table, rules)
+
+
 def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
     """A solver killed at the time limit (CBC overruns: see Watchdog) keeps the start plan."""
     import time

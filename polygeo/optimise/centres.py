@@ -88,9 +88,8 @@ class _Allocator:
             self.too_big = True
             return math.inf, None
         threads = None if self.settings is None else self.settings.threads
-        backend = HighsBackend(flow_model, SolverSettings(name="highs", gap=1e-4, threads=threads))
-        # the backend turns HiGHS' presolve off (city-scale models); these are small
-        backend.h.setOptionValue("presolve", "on")
+        settings = SolverSettings(name="highs", gap=1e-4, threads=threads)
+        backend = HighsBackend(flow_model, settings, presolve=True)  # small models
         if math.isfinite(cutoff):
             backend.h.setOptionValue("objective_bound", float(cutoff))
         result = backend.run(seconds)

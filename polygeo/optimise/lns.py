@@ -65,9 +65,13 @@ def _kept_sites(p, choice: np.ndarray, free: np.ndarray, assigned: np.ndarray) -
 
 
 def _neighbourhood_model(
-    model: Model, v: np.ndarray, hubs: np.ndarray
+    model: Model, v: np.ndarray, hubs: np.ndarray, candidates: np.ndarray | None = None
 ) -> tuple[Model, np.ndarray, np.ndarray] | None:
-    """The sub-model freeing the areas of ``hubs``; returns (model, pair map, start)."""
+    """The sub-model freeing the areas of ``hubs``; returns (model, pair map, start).
+
+    ``candidates`` (a mask of sites, default all) limits the sites offered besides
+    ``hubs`` and the sites that must open.
+    """
     p = model.problem
     rules = p.rules
     choice = _choice_from(model, v)
@@ -80,6 +84,8 @@ def _neighbourhood_model(
     if not free.any():
         return None
     offered = ~(is_open & ~in_n)
+    if candidates is not None:
+        offered &= candidates | in_n | p.must_open
     if rules.contiguous:
         home_ok = np.zeros(p.n_sites, dtype=bool)
         ok = p.home >= 0
@@ -159,6 +165,7 @@ def large_neighbourhood_search(
     hubs_per_move: int = 3,
     sub_seconds: float = 5.0,
     seed: int = 0,
+    candidates: np.ndarray | None = None,
 ) -> np.ndarray:
     """Improve a feasible solution ``v`` of ``model`` by re-solving neighbourhoods.
 
@@ -179,6 +186,11 @@ def large_neighbourhood_search(
         Time limit of one sub-model.
     seed
         Order in which hubs are visited.
+    candidates
+        Mask of the sites a neighbourhood may open (besides its own hubs and the
+        sites that must open); default every site. The sites a relaxation opens
+        (:func:`candidate_sites`) make the sub-models smaller: on north-east London
+        76 of 294 sites.
 
     Returns
     -------
@@ -212,14 +224,14 @@ def large_neighbourhood_search(
                 if group in stale:
                     continue
                 stale.add(group)
-                built = _neighbourhood_model(model, best, np.array(group))
+                built = _neighbourhood_model(model, best, np.array(group), candidates)
                 if built is None:
                     continue
                 sub_model, pk, start = built
                 before = sub_model.objective_value(start)
                 tried += 1
                 try:
-                    backend = HighsBackend(sub_model, sub_settings)
+                    backend = HighsBackend(sub_model, sub_settings, presolve=True)
                     backend.set_start(start)
                     limit = min(time.perf_counter() + sub_seconds, deadline)
                     result, _ = run_rounds(
@@ -261,6 +273,16 @@ def large_neighbourhood_search(
         time.perf_counter() - t0,
     )
     return best
+
+
+#: Sites opened in more than this share of the relaxation's last steps are candidates.
+CANDIDATE_FREQUENCY = 1e-3
+
+
+def candidate_sites(frequency: np.ndarray) -> np.ndarray:
+    """Mask of the sites a relaxation opens (share of its last steps above
+    :data:`CANDIDATE_FREQUENCY`; e.g. the Lagrangian bound's ``site_frequency``)."""
+    return frequency > CANDIDATE_FREQUENCY
 
 
 def kernel_search(

@@ -47,6 +47,7 @@ from polygeo.optimise.fixing import (
     reduced_cost_fixing,
     restricted_model,
 )
+from polygeo.optimise.lns import candidate_sites
 from polygeo.optimise.model import Linking, Model, build_model
 from polygeo.optimise.parts import find_parts, solve_parts
 from polygeo.optimise.pmedian import radius_applies, solve_radius
@@ -54,7 +55,7 @@ from polygeo.optimise.problem import Problem, build_problem
 from polygeo.optimise.progress import PROVEN_GAP, Progress, relative_gap
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import Rules, SolverSettings
-from polygeo.optimise.start import guided_start, start_vector
+from polygeo.optimise.start import frequent_sites, guided_start, start_vector
 from polygeo.plan import Plan
 
 log = logging.getLogger("polygeo")
@@ -71,6 +72,11 @@ BOUND_MIN_PAIRS = 3_000
 #: (30% on models small enough to skip the neighbourhood search), so England's larger
 #: model at 30 minutes gets 270 s.
 BOUND_SECONDS = 90.0
+
+#: Most seconds of guided starts from the sites the bound opens most often (at most
+#: this share of the time limit); each takes a greedy repair and 5 s of local search.
+GUIDED_SECONDS = 40.0
+GUIDED_SHARE = 0.08
 
 #: Sites open in more than this share of the relaxation's last steps form the kernel.
 KERNEL_FREQUENCY = 0.05
@@ -239,7 +245,8 @@ def solve(
     if lb is not None and start:
         v0 = guided_plan(model, lb, v0, settings, watch)
     # improve
-    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline)
+    candidates = None if lb is None else candidate_sites(lb.site_frequency)
+    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline, candidates)
     watch.update(lns_objective, what="neighbourhood search")
     # fix
     fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
@@ -395,6 +402,10 @@ def guided_plan(
     from polygeo.optimise.lns import kernel_search
 
     v0 = _better(model, v0, guided_start(model, lb.selected, improve_seconds=5.0))
+    stop = time.perf_counter() + _guided_seconds(settings)
+    for sites in frequent_sites(lb.site_frequency):
+        if time.perf_counter() < stop:
+            v0 = _better(model, v0, guided_start(model, sites, improve_seconds=5.0))
     watch.update(_objective(model, v0), what="guided start")
     located = start_from_bound(model, lb, v0, settings)
     if located is not v0:  # small models and contiguity: it replaces the kernel search
@@ -417,15 +428,23 @@ def guided_plan(
     return v0
 
 
+def _guided_seconds(settings: SolverSettings) -> float:
+    """Seconds for the guided starts from the sites the bound opens most often."""
+    limit = settings.time_limit
+    return GUIDED_SECONDS if limit is None else min(GUIDED_SECONDS, GUIDED_SHARE * limit)
+
+
 def improve_plan(
     model: Model,
     v0: np.ndarray | None,
     settings: SolverSettings,
     lns_seconds: float | None,
     deadline: float | None = None,
+    candidates: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start plan after large-neighbourhood search (when the model is big or asked).
 
+    ``candidates`` (a mask of sites) limits the sites the neighbourhoods may open.
     Returns the plan and its objective after the search (``None`` when no search ran).
     """
     seconds = _lns_budget(model, settings, lns_seconds)
@@ -436,7 +455,9 @@ def improve_plan(
         return v0, None
     from polygeo.optimise.lns import large_neighbourhood_search
 
-    v0 = large_neighbourhood_search(model, v0, seconds=seconds, settings=settings)
+    v0 = large_neighbourhood_search(
+        model, v0, seconds=seconds, settings=settings, hubs_per_move=4, candidates=candidates
+    )
     return v0, model.objective_value(v0)
 
 
