@@ -85,7 +85,8 @@ KERNEL_FREQUENCY = 0.05
 #: on models small enough to skip the neighbourhood search).
 KERNEL_SECONDS = 60.0
 
-#: Kernels with more pairs than this are not solved (HiGHS stays at the root node).
+#: Most pairs of a kernel: the sites the bound opens most often are added up to it
+#: (with more, HiGHS stays at the root node).
 KERNEL_MAX_PAIRS = 25_000
 
 #: With a time limit and a start plan, models (after fixing) with more pairs than this
@@ -411,18 +412,13 @@ def guided_plan(
     if located is not v0:  # small models and contiguity: it replaces the kernel search
         watch.update(_objective(model, located), what="location-allocation")
         return located
-    kernel = lb.site_frequency > KERNEL_FREQUENCY
-    kernel[lb.selected] = True
-    if v0 is not None:
-        kernel[model.problem.pair_site[v0[: model.n_x] > 0.5]] = True
+    kernel = _kernel(model, lb, v0)
+    if kernel is None:
+        return v0
     limit = settings.time_limit
     share = 0.2 if model.n_x > LNS_MIN_PAIRS else 0.5
     seconds = KERNEL_SECONDS if limit is None else min(KERNEL_SECONDS, share * limit)
-    kernel_pairs = int(kernel[model.problem.pair_site].sum())
-    if kernel_pairs > KERNEL_MAX_PAIRS:
-        log.info("kernel search skipped: %d pairs (HiGHS would not finish)", kernel_pairs)
-        return v0
-    better = kernel_search(model, np.flatnonzero(kernel), v0, seconds=seconds, settings=settings)
+    better = kernel_search(model, kernel, v0, seconds=seconds, settings=settings)
     v0 = _better(model, v0, better)
     watch.update(_objective(model, v0), what="kernel search")
     return v0
@@ -432,6 +428,28 @@ def _guided_seconds(settings: SolverSettings) -> float:
     """Seconds for the guided starts from the sites the bound opens most often."""
     limit = settings.time_limit
     return GUIDED_SECONDS if limit is None else min(GUIDED_SECONDS, GUIDED_SHARE * limit)
+
+
+def _kernel(model: Model, lb: LagrangianBound, v0: np.ndarray | None) -> np.ndarray | None:
+    """The kernel's sites: the incumbent's and the bound's hubs, then the sites the
+    bound opens most often (above :data:`KERNEL_FREQUENCY`) while the kernel has at
+    most :data:`KERNEL_MAX_PAIRS` pairs; ``None`` when the hubs alone have more."""
+    p = model.problem
+    pairs = np.bincount(p.pair_site, minlength=p.n_sites)
+    base = np.zeros(p.n_sites, dtype=bool)
+    base[lb.selected] = True
+    if v0 is not None:
+        base[p.pair_site[v0[: model.n_x] > 0.5]] = True
+    total = int(pairs[base].sum())
+    if total > KERNEL_MAX_PAIRS:
+        log.info("kernel search skipped: its hubs have %d pairs (HiGHS would not finish)", total)
+        return None
+    frequency = lb.site_frequency
+    order = np.argsort(-frequency, kind="stable")
+    order = order[(frequency[order] > KERNEL_FREQUENCY) & ~base[order]]
+    room = KERNEL_MAX_PAIRS - total
+    added = order[np.cumsum(pairs[order]) <= room]
+    return np.union1d(np.flatnonzero(base), added)
 
 
 def improve_plan(
