@@ -207,7 +207,13 @@ def test_neighbourhood_search_opens_only_candidate_sites():
     hubs_before = set(np.unique(p.pair_site[start[: model.n_x] > 0.5]).tolist())
     candidates = np.zeros(p.n_sites, dtype=bool)
     candidates[::2] = True  # every other site
-    better = large_neighbourhood_search(model, start, seconds=3.0, candidates=candidates)
+    seen: list[float] = []
+    better = large_neighbourhood_search(
+        model, start, seconds=3.0, candidates=candidates, on_improve=seen.append
+    )
+    # every plan the search keeps is reported, better each time, the last one returned
+    assert seen and seen[-1] == model.objective_value(better)
+    assert all(b < a for a, b in zip([model.objective_value(start), *seen], seen, strict=False))
     hubs_after = set(np.unique(p.pair_site[better[: model.n_x] > 0.5]).tolist())
     assert model.objective_value(better) < model.objective_value(start) - 1.0
     assert hubs_after - hubs_before  # the search moved some hub ...

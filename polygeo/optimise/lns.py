@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -166,6 +167,7 @@ def large_neighbourhood_search(
     sub_seconds: float = 5.0,
     seed: int = 0,
     candidates: np.ndarray | None = None,
+    on_improve: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """Improve a feasible solution ``v`` of ``model`` by re-solving neighbourhoods.
 
@@ -191,6 +193,9 @@ def large_neighbourhood_search(
         sites that must open); default every site. The sites a relaxation opens
         (:func:`candidate_sites`) make the sub-models smaller: on north-east London
         76 of 294 sites.
+    on_improve
+        Called with the objective each time the search keeps a better plan (the
+        progress line and ``solver.trace``).
 
     Returns
     -------
@@ -258,6 +263,8 @@ def large_neighbourhood_search(
                 old_hubs = set(hubs.tolist())
                 best, best_obj = candidate, model.objective_value(candidate)
                 kept += 1
+                if on_improve is not None:
+                    on_improve(best_obj)
                 improved = True
                 new_hubs = set(np.flatnonzero(_open_option(model, best) >= 0).tolist())
                 changed = set(group) | (new_hubs ^ old_hubs)

@@ -247,7 +247,9 @@ def solve(
         v0 = guided_plan(model, lb, v0, settings, watch)
     # improve
     candidates = None if lb is None else candidate_sites(lb.site_frequency)
-    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline, candidates)
+    v0, lns_objective = improve_plan(
+        model, v0, settings, lns_seconds, deadline, candidates, on_improve=watch.update
+    )
     watch.update(lns_objective, what="neighbourhood search")
     # fix
     fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
@@ -459,10 +461,12 @@ def improve_plan(
     lns_seconds: float | None,
     deadline: float | None = None,
     candidates: np.ndarray | None = None,
+    on_improve: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start plan after large-neighbourhood search (when the model is big or asked).
 
-    ``candidates`` (a mask of sites) limits the sites the neighbourhoods may open.
+    ``candidates`` (a mask of sites) limits the sites the neighbourhoods may open;
+    ``on_improve(objective)`` is called with each better plan.
     Returns the plan and its objective after the search (``None`` when no search ran).
     """
     seconds = _lns_budget(model, settings, lns_seconds)
@@ -474,7 +478,13 @@ def improve_plan(
     from polygeo.optimise.lns import large_neighbourhood_search
 
     v0 = large_neighbourhood_search(
-        model, v0, seconds=seconds, settings=settings, hubs_per_move=4, candidates=candidates
+        model,
+        v0,
+        seconds=seconds,
+        settings=settings,
+        hubs_per_move=4,
+        candidates=candidates,
+        on_improve=on_improve,
     )
     return v0, model.objective_value(v0)
 
