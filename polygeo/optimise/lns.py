@@ -41,6 +41,9 @@ log = logging.getLogger("polygeo")
 
 _TOL = 1e-6
 
+#: Hubs freed together, in turn: the next size once no neighbourhood of this one improves.
+NEIGHBOURHOOD_SIZES = (2, 3, 4, 6, 8)
+
 
 def _choice_from(model: Model, v: np.ndarray) -> np.ndarray:
     p = model.problem
@@ -183,9 +186,10 @@ def large_neighbourhood_search(
         Threads are taken from here; sub-models are always solved with HiGHS.
     hubs_per_move
         Most open hubs freed together (a hub and its nearest open neighbours):
-        pairs first, then triples once pairs no longer improve.
+        pairs first, then larger groups (:data:`NEIGHBOURHOOD_SIZES`) once the
+        smaller ones no longer improve.
     sub_seconds
-        Time limit of one sub-model.
+        Time limit of a sub-model of two hubs (larger ones get more in proportion).
     seed
         Order in which hubs are visited.
     candidates
@@ -213,8 +217,11 @@ def large_neighbourhood_search(
         name="highs", gap=1e-6, threads=settings.threads if settings else None
     )
     tried = kept = 0
-    sizes = [k for k in (2, 3, 4) if k <= hubs_per_move] or [hubs_per_move]
+    sizes = [k for k in NEIGHBOURHOOD_SIZES if k <= hubs_per_move] or [hubs_per_move]
     for size in sizes:
+        log.debug(
+            "neighbourhoods of %d hubs from %.6g (%.1f s)", size, best_obj, time.perf_counter() - t0
+        )
         stale: set[tuple[int, ...]] = set()
         while time.perf_counter() < deadline:
             hubs = np.flatnonzero(_open_option(model, best) >= 0)
@@ -238,7 +245,7 @@ def large_neighbourhood_search(
                 try:
                     backend = HighsBackend(sub_model, sub_settings, presolve=True)
                     backend.set_start(start)
-                    limit = min(time.perf_counter() + sub_seconds, deadline)
+                    limit = min(time.perf_counter() + sub_seconds * size / 2, deadline)
                     result, _ = run_rounds(
                         sub_model,
                         backend,
