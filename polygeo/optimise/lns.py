@@ -243,7 +243,7 @@ def large_neighbourhood_search(
                 before = sub_model.objective_value(start)
                 tried += 1
                 try:
-                    backend = HighsBackend(sub_model, sub_settings, presolve=True)
+                    backend = HighsBackend(sub_model, sub_settings)
                     backend.set_start(start)
                     limit = min(time.perf_counter() + sub_seconds * size / 2, deadline)
                     result, _ = run_rounds(

@@ -84,7 +84,7 @@ class HighsBackend:
         self._interrupted = False  # a Ctrl-C held during run()
         # our own reductions leave HiGHS's presolve nothing to do on a whole model, and
         # it does not watch the time limit: 57 s on NE London (100,000 pairs), nothing
-        # reduced. On the small sub-models of the searches it halves the solve time.
+        # reduced. Small models may ask for it (the fixed-hub models of centres.py).
         self.h = h = configured_highs(settings, presolve=presolve)
         lp = highspy.HighsLp()
         A = model.A.tocsc()
