@@ -182,13 +182,13 @@ def _ring_model(
     ring = np.zeros(p.n_sites, dtype=bool)
     ring[hubs[np.argsort(d, kind="stable")[: k + 1]]] = True
     short = is_open & (hub_population(model, choice) < p.rules.min_population - _TOL)
-    for _ in range(_SHORT_ROUNDS):
+    for rounds_left in range(_SHORT_ROUNDS, -1, -1):
         free = on & ring[np.maximum(assigned, 0)]
         free_pairs = _pairs_of(np.flatnonzero(free), by_area, area_starts)
         reached = np.zeros(p.n_sites, dtype=bool)
         reached[p.pair_site[free_pairs]] = True
         more = reached & short & ~ring  # a short hub cannot be locked: free it too
-        if not more.any():
+        if not more.any() or rounds_left == 0:
             break
         ring |= more
     locked = reached & is_open & ~ring
