@@ -34,7 +34,13 @@ from polygeo.optimise.reduce import Reduction, reduce_pairs
 from polygeo.optimise.rules import Rules
 
 #: How many of the nearest viable sites an exception area may be assigned to.
-EXCEPTION_CANDIDATES = 3
+EXCEPTION_CANDIDATES = 8
+
+#: With ``allow_exceptions``, areas that reach at most this many viable sites within
+#: their limit may also be served beyond it: two areas of rural England, each reaching
+#: two sites of the same 78,000 people, need two hubs there otherwise (see
+#: :func:`_thin_exceptions`).
+THIN_SITES = 3
 
 _TOL = 1e-6
 
@@ -341,22 +347,25 @@ def _thin_exceptions(
     far_times: Callable[..., pd.DataFrame] | None,
     points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> ExceptionPairs:
-    """Exception pairs for areas with a single viable site within their limit.
+    """Exception pairs for areas with few viable sites within their limit.
 
-    With ``allow_exceptions``, such an area may also be served beyond its limit from
-    one of its nearest other viable sites, so that its one site is not forced open
-    (two such sites may be unable to hold a hub each, e.g. in rural England).
+    With ``allow_exceptions``, an area that reaches at most :data:`THIN_SITES` viable
+    sites may also be served beyond its limit from one of its nearest other viable
+    sites, so that its few sites are not forced open. Two such sites may be unable to
+    hold a hub each (rural England: E01017673 reaches only RTHY2 and RYEA3,
+    E01028483 only RNUFS and RNUGB, and the four sites together reach 78,169 people,
+    too few for two hubs).
     """
     if not inp.rules.allow_exceptions or far_times is None or not red.viable.any():
         return ExceptionPairs.none()
     count = np.bincount(inp.pa[red.alive], minlength=inp.n_areas)
-    thin = np.flatnonzero(count == 1)
+    thin = np.flatnonzero((count >= 1) & (count <= THIN_SITES))
     if not len(thin):
         return ExceptionPairs.none()
-    fa, fs, ft = _far_pairs(inp, red, thin, far_times, EXCEPTION_CANDIDATES + 1, points)
-    own = np.zeros(inp.n_areas, dtype=np.int64)
-    own[inp.pa[red.alive]] = inp.ps[red.alive]  # the one site of each thin area
-    other = fs != own[fa]
+    fa, fs, ft = _far_pairs(inp, red, thin, far_times, EXCEPTION_CANDIDATES + THIN_SITES, points)
+    m = np.int64(inp.n_sites)
+    own = np.sort(inp.pa[red.alive] * m + inp.ps[red.alive])  # the sites within the limit
+    other = ~np.isin(fa * m + fs, own, assume_unique=False)
     fa, fs, ft = fa[other], fs[other], ft[other]
     rank = np.arange(len(fa)) - np.searchsorted(fa, fa)
     pick = rank < EXCEPTION_CANDIDATES
@@ -783,8 +792,9 @@ def diagnose_inputs(
     thin = _thin_exceptions(inp, red, far_times, _points(frames))
     if len(thin.area):
         notes.append(
-            f"{len(np.unique(thin.area))} areas reach a single viable site within the limit; "
-            "they may also be served beyond it as exceptions, so that site need not open"
+            f"{len(np.unique(thin.area))} areas reach at most {THIN_SITES} viable sites "
+            "within the limit; they may also be served beyond it as exceptions, so those "
+            "sites need not open"
         )
         exceptions = ExceptionPairs(
             *(np.concatenate([a, b]) for a, b in zip(

@@ -36,8 +36,17 @@ log = logging.getLogger("polygeo")
 _TOL = 1e-6
 
 
-def greedy_assignment(model: Model, *, max_seconds: float = 30.0) -> np.ndarray | None:
-    """A pair index per area (``-1`` for areas with no pair), or ``None`` on failure."""
+def greedy_assignment(
+    model: Model, *, max_seconds: float = 30.0, partial: bool = False
+) -> np.ndarray | None:
+    """A pair index per area (``-1`` for areas with no pair), or ``None`` on failure.
+
+    With ``partial``, when the repair gets stuck (a short facility no neighbour can
+    spare an area for), the other short facilities are still repaired and the
+    assignment is returned with the stuck ones short, for
+    :func:`~polygeo.optimise.local_repair.repair_short_hubs` (only without groups
+    under ``within_group`` or a maximum number of hubs; else ``None``).
+    """
     t0 = time.perf_counter()
     p = model.problem
     rules = p.rules
@@ -131,12 +140,15 @@ def greedy_assignment(model: Model, *, max_seconds: float = 30.0) -> np.ndarray 
             if not done:
                 return
 
+    stuck: set[int] = set()
+
     def repair_phase() -> bool:
         while time.perf_counter() - t0 < max_seconds:
             open_f = np.flatnonzero(is_open)
             short = open_f[fac_pop[open_f] < p_min - _TOL]
+            short = short[~np.isin(short, list(stuck))] if stuck else short
             if len(short) == 0:
-                return True
+                return not stuck
             f = int(short[np.argmin(fac_pop[short])])
             # pairs into f from areas whose facility can spare them
             ks = by_fac[fac_starts[f] : fac_starts[f + 1]]
@@ -154,7 +166,9 @@ def greedy_assignment(model: Model, *, max_seconds: float = 30.0) -> np.ndarray 
                     best, best_cost = int(k), extra
             if best < 0:
                 if not absorb_neighbour(f, ks):
-                    return False
+                    if not partial:
+                        return False
+                    stuck.add(f)
                 continue
             move(int(p.pair_area[best]), best)
         return False
@@ -184,6 +198,9 @@ def greedy_assignment(model: Model, *, max_seconds: float = 30.0) -> np.ndarray 
     for _ in range(20):
         drop_phase(None)
         if not repair_phase():
+            if stuck and G == 1 and hi is None:
+                log.info("greedy start: %d hubs left short", len(stuck))
+                return choice
             return None
         if hi is not None:
             drop_phase(hi)
@@ -248,15 +265,24 @@ def start_vector(model: Model, choice: np.ndarray) -> np.ndarray | None:
     return v if model.is_feasible(v) else None
 
 
-def greedy_start(model: Model, *, improve_seconds: float = 10.0) -> np.ndarray | None:
+def greedy_start(
+    model: Model, *, improve_seconds: float = 10.0, repair_seconds: float = 120.0
+) -> np.ndarray | None:
     """A feasible start vector for the model (greedy, then local search), or ``None``.
 
-    With ``contiguous`` rules, catchments left in pieces are repaired by moving each
-    stray piece to a neighbouring hub; the start is kept even when some piece cannot
-    move (it meets every row of the model so far, and the cuts come later).
+    Hubs the greedy leaves short are re-planned with their neighbours by small exact
+    models (:func:`~polygeo.optimise.local_repair.repair_short_hubs`, at most
+    ``repair_seconds``). With ``contiguous`` rules, catchments left in pieces are
+    repaired by moving each stray piece to a neighbouring hub; the start is kept even
+    when some piece cannot move (it meets every row of the model so far, and the cuts
+    come later).
     """
+    from polygeo.optimise.local_repair import repair_short_hubs, short_hubs
+
     t0 = time.perf_counter()
-    choice = greedy_assignment(model)
+    choice = greedy_assignment(model, partial=repair_seconds > 0)
+    if choice is not None and len(short_hubs(model, choice)):
+        choice = repair_short_hubs(model, choice, seconds=repair_seconds)
     if choice is None:
         log.debug("greedy start: no assignment found")
         return None
