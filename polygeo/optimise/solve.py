@@ -73,8 +73,8 @@ BOUND_MIN_PAIRS = 3_000
 #: model at 30 minutes gets 270 s.
 BOUND_SECONDS = 90.0
 
-#: Most seconds of guided starts from the sites the bound opens most often (at most
-#: this share of the time limit); each takes a greedy repair and 5 s of local search.
+#: Most seconds of guided starts from the sites the bound opens (at most this share of
+#: the time limit); each takes a greedy repair and 5 s of local search.
 GUIDED_SECONDS = 40.0
 GUIDED_SHARE = 0.08
 
@@ -404,11 +404,12 @@ def guided_plan(
     """
     from polygeo.optimise.lns import kernel_search
 
-    v0 = _better(model, v0, guided_start(model, lb.selected, improve_seconds=5.0))
     stop = time.perf_counter() + _guided_seconds(settings)
-    for sites in frequent_sites(lb.site_frequency):
-        if time.perf_counter() < stop:
-            v0 = _better(model, v0, guided_start(model, sites, improve_seconds=5.0))
+    for sites in [lb.selected, *frequent_sites(lb.site_frequency)]:
+        left = stop - time.perf_counter()
+        if left > 0:
+            guided = guided_start(model, sites, improve_seconds=5.0, repair_seconds=left)
+            v0 = _better(model, v0, guided)
     watch.update(_objective(model, v0), what="guided start")
     located = start_from_bound(model, lb, v0, settings)
     if located is not v0:  # small models and contiguity: it replaces the kernel search

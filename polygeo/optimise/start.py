@@ -390,13 +390,19 @@ def repair_contiguity(model: Model, choice: np.ndarray, *, passes: int = 50) -> 
 
 
 def guided_start(
-    model: Model, open_sites: np.ndarray, *, improve_seconds: float = 10.0
+    model: Model,
+    open_sites: np.ndarray,
+    *,
+    improve_seconds: float = 10.0,
+    repair_seconds: float = 0.0,
 ) -> np.ndarray | None:
     """A start plan from the sites a relaxation opens (e.g. the Lagrangian bound's).
 
     Only the pairs of those sites are offered to :func:`greedy_start` (and of each
     nearest site of an area none of them reaches); the greedy then drops and repairs
-    to the minimum population as usual. Returns a vector of ``model``, or ``None``.
+    to the minimum population as usual, and hubs it leaves short get at most
+    ``repair_seconds`` of local repair (default none: a guided start is one of
+    several tries). Returns a vector of ``model``, or ``None``.
     """
     from polygeo.optimise.problem import restrict_problem
 
@@ -417,7 +423,7 @@ def guided_start(
     sub = build_model(
         restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
     )
-    v = greedy_start(sub, improve_seconds=improve_seconds)
+    v = greedy_start(sub, improve_seconds=improve_seconds, repair_seconds=repair_seconds)
     if v is None:
         return None
     pairs = np.flatnonzero(keep)
