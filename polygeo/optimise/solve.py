@@ -86,6 +86,10 @@ KERNEL_MAX_PAIRS = 25_000
 #: are not handed to the solver: the neighbourhood search gets the time instead.
 SOLVER_MAX_PAIRS = 300_000
 
+#: With contiguity on a cut-round model, search without the rule and mend the pieces
+#: (:mod:`.connect`); ``False`` only to measure it (the contiguity-keeping search alone).
+CONTIGUOUS_SEARCH = True
+
 #: Share of the time left that the neighbourhood search gets on models with more than
 #: :data:`LNS_MIN_PAIRS` pairs (HiGHS cannot improve a plan of that size in minutes).
 LNS_SHARE = 0.85
@@ -239,7 +243,7 @@ def solve(
     if lb is not None and start:
         v0 = guided_plan(model, lb, v0, settings, watch)
     # improve
-    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline)
+    v0, lns_objective = improve_plan(model, v0, settings, lns_seconds, deadline, lb)
     watch.update(lns_objective, what="neighbourhood search")
     # fix
     fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
@@ -423,8 +427,13 @@ def improve_plan(
     settings: SolverSettings,
     lns_seconds: float | None,
     deadline: float | None = None,
+    lb: LagrangianBound | None = None,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start plan after large-neighbourhood search (when the model is big or asked).
+
+    With ``contiguous`` rules on a cut-round model (no flow columns) and a contiguous
+    start, the search runs without the rule first and mends the pieces
+    (:func:`~polygeo.optimise.connect.contiguous_search`).
 
     Returns the plan and its objective after the search (``None`` when no search ran).
     """
@@ -436,8 +445,23 @@ def improve_plan(
         return v0, None
     from polygeo.optimise.lns import large_neighbourhood_search
 
-    v0 = large_neighbourhood_search(model, v0, seconds=seconds, settings=settings)
+    if CONTIGUOUS_SEARCH and _contiguous_search_applies(model, v0):
+        from polygeo.optimise.connect import contiguous_search
+
+        sites = None if lb is None else lb.selected
+        v0 = contiguous_search(model, v0, seconds=seconds, settings=settings, sites=sites)
+    else:
+        v0 = large_neighbourhood_search(model, v0, seconds=seconds, settings=settings)
     return v0, model.objective_value(v0)
+
+
+def _contiguous_search_applies(model: Model, v0: np.ndarray) -> bool:
+    """Contiguous rules, a cut-round model (flow columns: no) and a contiguous start."""
+    return (
+        model.problem.rules.contiguous
+        and model.n_cols == model.n_x + model.n_y + model.n_z
+        and _contiguous(model, v0)
+    )
 
 
 def _lns_budget(model: Model, settings: SolverSettings, lns_seconds: float | None) -> float:
