@@ -40,6 +40,7 @@ from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
 from polygeo.optimise.centres import start_from_bound
 from polygeo.optimise.cheapest import cheapest_start, check_budget
+from polygeo.optimise.connect import connect
 from polygeo.optimise.fixing import (
     Fixing,
     count_rows,
@@ -555,6 +556,7 @@ def _run_solver(
         max_rounds=max_rounds,
         problem=solved.problem,
         start=start_vec,
+        mend=connect if CONTIGUOUS_SEARCH else None,
     )
 
 
