@@ -106,7 +106,9 @@ def _mend(
     if built is None:
         return None
     sub_model, pk, _ = built
-    sub_settings = SolverSettings(name="highs", gap=1e-3, threads=settings.threads)
+    sub_settings = SolverSettings(
+        name="highs", time_limit=seconds, gap=1e-3, threads=settings.threads
+    )
     try:
         backend = HighsBackend(sub_model, sub_settings)
         result, _ = run_rounds(

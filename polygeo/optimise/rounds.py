@@ -72,7 +72,9 @@ def run_rounds(
         remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
         result = backend.run(None if remaining is None else max(remaining - reserve, 0.0))
         incumbent.bound_from(result)
-        timed_out = deadline is not None and time.perf_counter() >= deadline - reserve
+        timed_out = deadline is not None and (
+            time.perf_counter() >= deadline - reserve or (reserve > 0 and result.hit_time_limit)
+        )
         if result.values is None and result.status in ("no_solution", "error") and timed_out:
             kept = incumbent.values if incumbent.values is not None else start
             if kept is not None and model.is_feasible(kept):
@@ -271,8 +273,9 @@ def _raise_on_failure(
         )
     if result.status == "no_solution":
         if result.hit_time_limit or settings.time_limit is not None:
+            limit = "" if settings.time_limit is None else f" of {settings.time_limit:g} s"
             raise SolverError(
-                f"{name} reached the time limit of {settings.time_limit:g} s without finding "
+                f"{name} reached the time limit{limit} without finding "
                 "any feasible plan. Raise [solver] time_limit (or --time-limit), allow a larger "
                 "gap, or relax the rules (hubs, budget, min_population) so plans are easier "
                 f"to find. Solver status: {result.detail}."

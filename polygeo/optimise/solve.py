@@ -40,7 +40,6 @@ from polygeo.optimise.backends import SolveResult, make_backend, solver_names
 from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
 from polygeo.optimise.centres import start_from_bound
 from polygeo.optimise.cheapest import cheapest_start, check_budget
-from polygeo.optimise.connect import connect
 from polygeo.optimise.fixing import (
     Fixing,
     count_rows,
@@ -556,7 +555,6 @@ def _run_solver(
         max_rounds=max_rounds,
         problem=solved.problem,
         start=start_vec,
-        mend=connect if CONTIGUOUS_SEARCH else None,
     )
 
 
