@@ -13,6 +13,8 @@ hubs, the checker's verdict. Usage::
     python scripts/bench_london.py --instance england --time-limit 1800 --gap 0.05
     python scripts/bench_london.py --instance london-ne --without bound   # or fixing, lns, start
     python scripts/bench_london.py --instance boroughs --without parts    # one model, not per group
+    python scripts/bench_london.py --instance london-ne-contiguous --time-limit 600
+    python scripts/bench_london.py --instance london-ne-contiguous --without connect
 
 Instances: see scripts/optimise_instances.py. Figures are in BENCHMARKS.md.
 """
@@ -40,6 +42,9 @@ TECHNIQUES = {
     "lns": {"lns_seconds": 0.0},
     "start": {"start": False},
     "parts": {"decompose": False},
+    # contiguous instances: the contiguity-keeping search alone (no search without the
+    # rule and mending, polygeo/optimise/connect.py)
+    "connect": {},
 }
 
 
@@ -79,6 +84,10 @@ def main() -> None:
     kwargs: dict = {}
     for name in filter(None, args.without.split(",")):
         kwargs.update(TECHNIQUES[name])
+        if name == "connect":
+            import polygeo.optimise.solve as solve_module
+
+            solve_module.CONTIGUOUS_SEARCH = False
     t1 = time.perf_counter()
     plan = solve(
         areas, sites, table, rules, far_times=far, solver=settings, progress=args.progress, **kwargs

@@ -7,7 +7,9 @@ Used by ``scripts/bench_bound.py`` and ``scripts/bench_london.py``. Each instanc
     demo        the built-in Demoshire region (polygeo demo)
     hackney     London at 20 minutes, Hackney's areas only
     london-ne   the north-east sector (london-north-east.toml)
+    london-ne-contiguous   the same with contiguous catchments (london-north-east-contiguous.toml)
     london      all of London (london.toml)
+    london-contiguous   all of London with contiguous catchments (london-contiguous.toml)
     boroughs    London but the City with within_group = true (boroughs)
     england     every English LSOA and NHS site, 30 minutes (england.toml)
 """
@@ -33,7 +35,9 @@ INSTANCES = {
     "demo": (None, {}),
     "hackney": ("london.toml", {"include_groups": ["Hackney"]}),
     "london-ne": ("london-north-east.toml", {}),
+    "london-ne-contiguous": ("london-north-east-contiguous.toml", {}),
     "london": ("london.toml", {}),
+    "london-contiguous": ("london-contiguous.toml", {}),
     # the City of London (8,700 people) cannot hold a hub of its own: left out; one
     # Bromley area reaches no site that can fill a hub in its borough: an exception
     "boroughs": (

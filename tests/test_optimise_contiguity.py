@@ -162,3 +162,78 @@ def test_time_limit_keeps_a_contiguous_start_plan(seed):
     plan = solve(areas, sites, table, rules, solver=SolverSettings(time_limit=0))
     assert plan.solver["status"] == "time_limit_feasible"
     assert_valid(plan, areas, sites, table, rules)
+
+
+def _strip_model(min_population):
+    from polygeo.optimise import build_model, build_problem
+
+    pts = [(1500.0, 500.0), (4500.0, 500.0)]
+    areas, sites, table = grid_instance(6, 1, population=1000, sites=pts, limit=100)
+    rules = Rules(min_population=min_population, contiguous=True)
+    return areas, sites, table, rules, build_model(build_problem(areas, sites, table, rules))
+
+
+def test_connect_mends_a_piece_that_cannot_move():
+    """a005 strays from s00, which cannot give it away (it would drop below 3,000
+    people): re-solving both catchments with contiguity mends it, to the optimum."""
+    from polygeo.optimise.connect import connect
+    from polygeo.optimise.start import repair_contiguity
+
+    areas, sites, table, rules, model = _strip_model(3000)
+    want = {0: 0, 1: 0, 2: 1, 3: 1, 4: 1, 5: 0}
+    choice = np.array([model.pair_index(np.array([i]), j)[0] for i, j in want.items()])
+    assert (repair_contiguity(model, choice) == choice).all()  # the repair cannot move it
+    v = connect(model, choice, seconds=30, settings=SolverSettings())
+    assert v is not None and model.is_feasible(v)
+    sites_of = model.problem.pair_site[v[: model.n_x] > 0.5]
+    assert sites_of.tolist() == [0, 0, 0, 1, 1, 1]
+    travel = model.objective_value(v)
+    assert travel == pytest.approx(brute_contiguous(areas, sites, table, rules), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [18, 65])
+def test_contiguous_search_in_solve_keeps_the_optimum(seed, monkeypatch, caplog):
+    """The search without contiguity, mended and polished (forced on a small model
+    with the cut loop), gives a contiguous plan; the solve then proves the optimum."""
+    import logging
+
+    monkeypatch.setattr("polygeo.optimise.flow.FLOW_MAX_ARCS", -1)
+    areas, sites, table = instance(seed)
+    rules = Rules(min_population=float(areas["population"].sum()) / 3.2, contiguous=True)
+    with caplog.at_level(logging.INFO, logger="polygeo"):
+        plan = solve(
+            areas, sites, table, rules, solver=SolverSettings(time_limit=60, gap=0.0),
+            lns_seconds=2.0,
+        )  # fmt: skip
+    assert "contiguous search:" in caplog.text
+    assert_valid(plan, areas, sites, table, rules)
+    if seed not in _BRUTE:
+        _BRUTE[seed] = brute_contiguous(areas, sites, table, rules)
+    assert plan.objective_terms["travel"] == pytest.approx(_BRUTE[seed], rel=1e-9)
+
+
+def test_rounds_mend_a_last_plan_that_the_repair_cannot():
+    """Between rounds, a plan in pieces that beats the incumbent but cannot be repaired
+    (its hub would drop below the minimum) is mended when a mender is given."""
+    from polygeo.optimise.connect import connect
+    from polygeo.optimise.rounds import _Incumbent
+    from polygeo.optimise.start import start_vector
+
+    areas, sites, table, rules, model = _strip_model(3000)
+
+    def vector(assign):
+        choice = np.array([model.pair_index(np.array([i]), j)[0] for i, j in enumerate(assign)])
+        v = np.zeros(model.n_cols)
+        v[choice] = 1.0
+        v[model.n_x + np.flatnonzero(np.isin(model.problem.opt_site, assign))] = 1.0
+        return v
+
+    worse = start_vector(model, np.array([model.pair_index(np.array([i]), 0)[0] for i in range(6)]))
+    in_pieces = vector([0, 0, 1, 1, 1, 0])
+    assert model.objective_value(in_pieces) < model.objective_value(worse)
+    for mend, expected in ((None, [0] * 6), (connect, [0, 0, 0, 1, 1, 1])):
+        incumbent = _Incumbent(model, SolverSettings(), mend)
+        incumbent.offer(worse, repair=False)
+        incumbent.offer(in_pieces, repair=True, mend_seconds=30.0)
+        kept = model.problem.pair_site[incumbent.values[: model.n_x] > 0.5]
+        assert kept.tolist() == expected

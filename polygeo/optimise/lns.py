@@ -69,12 +69,19 @@ def _kept_sites(p, choice: np.ndarray, free: np.ndarray, assigned: np.ndarray) -
 
 
 def _neighbourhood_model(
-    model: Model, v: np.ndarray, hubs: np.ndarray, candidates: np.ndarray | None = None
-) -> tuple[Model, np.ndarray, np.ndarray] | None:
+    model: Model,
+    v: np.ndarray,
+    hubs: np.ndarray,
+    candidates: np.ndarray | None = None,
+    *,
+    need_start: bool = True,
+) -> tuple[Model, np.ndarray, np.ndarray | None] | None:
     """The sub-model freeing the areas of ``hubs``; returns (model, pair map, start).
 
     ``candidates`` (a mask of sites, default all) limits the sites offered besides
-    ``hubs`` and the sites that must open.
+    ``hubs`` and the sites that must open. ``need_start=False``: also when ``v``'s
+    plan of the freed areas is no plan of the sub-model (a catchment in pieces,
+    :mod:`.connect`); the start is then ``None``.
     """
     p = model.problem
     rules = p.rules
@@ -148,6 +155,8 @@ def _neighbourhood_model(
     sub_model = contiguity_formulation(
         build_model(sub, linking=model.linking, weights=model.weights)
     )
+    if not need_start:
+        return sub_model, pk, None
     # the current plan of the freed areas, in the sub-model's pairs
     sub_choice = np.full(p.n_areas, -1, dtype=np.int64)
     pos = np.searchsorted(pk, choice[free])

@@ -93,6 +93,10 @@ KERNEL_MAX_PAIRS = 25_000
 #: are not handed to the solver: the neighbourhood search gets the time instead.
 SOLVER_MAX_PAIRS = 300_000
 
+#: With contiguity on a cut-round model, search without the rule and mend the pieces
+#: (:mod:`.connect`); ``False`` only to measure it (the contiguity-keeping search alone).
+CONTIGUOUS_SEARCH = True
+
 #: Share of the time left that the neighbourhood search gets on models with more than
 #: :data:`LNS_MIN_PAIRS` pairs (HiGHS cannot improve a plan of that size in minutes).
 LNS_SHARE = 0.85
@@ -246,9 +250,8 @@ def solve(
     if lb is not None and start:
         v0 = guided_plan(model, lb, v0, settings, watch)
     # improve
-    candidates = None if lb is None else candidate_sites(lb.site_frequency)
     v0, lns_objective = improve_plan(
-        model, v0, settings, lns_seconds, deadline, candidates, on_improve=watch.update
+        model, v0, settings, lns_seconds, deadline, lb, on_improve=watch.update
     )
     watch.update(lns_objective, what="neighbourhood search")
     # fix
@@ -461,13 +464,17 @@ def improve_plan(
     settings: SolverSettings,
     lns_seconds: float | None,
     deadline: float | None = None,
-    candidates: np.ndarray | None = None,
+    lb: LagrangianBound | None = None,
     on_improve: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start plan after large-neighbourhood search (when the model is big or asked).
 
-    ``candidates`` (a mask of sites) limits the sites the neighbourhoods may open;
-    ``on_improve(objective)`` is called with each better plan.
+    The search offers only the sites the bound ``lb`` opens (:func:`candidate_sites`);
+    ``on_improve(objective)`` is called with each better plan. With ``contiguous``
+    rules on a cut-round model (no flow columns) and a contiguous start, the search
+    runs without the rule first and mends the pieces
+    (:func:`~polygeo.optimise.connect.contiguous_search`).
+
     Returns the plan and its objective after the search (``None`` when no search ran).
     """
     seconds = _lns_budget(model, settings, lns_seconds)
@@ -478,16 +485,38 @@ def improve_plan(
         return v0, None
     from polygeo.optimise.lns import large_neighbourhood_search
 
-    v0 = large_neighbourhood_search(
-        model,
-        v0,
-        seconds=seconds,
-        settings=settings,
-        hubs_per_move=4,
-        candidates=candidates,
-        on_improve=on_improve,
-    )
+    if CONTIGUOUS_SEARCH and _contiguous_search_applies(model, v0):
+        from polygeo.optimise.connect import contiguous_search
+
+        v0 = contiguous_search(
+            model,
+            v0,
+            seconds=seconds,
+            settings=settings,
+            sites=None if lb is None else lb.selected,
+            frequency=None if lb is None else lb.site_frequency,
+            on_improve=on_improve,
+        )
+    else:
+        v0 = large_neighbourhood_search(
+            model,
+            v0,
+            seconds=seconds,
+            settings=settings,
+            hubs_per_move=4,
+            candidates=None if lb is None else candidate_sites(lb.site_frequency),
+            on_improve=on_improve,
+        )
     return v0, model.objective_value(v0)
+
+
+def _contiguous_search_applies(model: Model, v0: np.ndarray) -> bool:
+    """Contiguous rules, a cut-round model (flow columns: no) and a contiguous start."""
+    return (
+        model.problem.rules.contiguous
+        and model.n_cols == model.n_x + model.n_y + model.n_z
+        and _contiguous(model, v0)
+    )
 
 
 def _lns_budget(model: Model, settings: SolverSettings, lns_seconds: float | None) -> float:
