@@ -210,30 +210,3 @@ def test_contiguous_search_in_solve_keeps_the_optimum(seed, monkeypatch, caplog)
     if seed not in _BRUTE:
         _BRUTE[seed] = brute_contiguous(areas, sites, table, rules)
     assert plan.objective_terms["travel"] == pytest.approx(_BRUTE[seed], rel=1e-9)
-
-
-def test_rounds_mend_a_last_plan_that_the_repair_cannot():
-    """Between rounds, a plan in pieces that beats the incumbent but cannot be repaired
-    (its hub would drop below the minimum) is mended when a mender is given."""
-    from polygeo.optimise.connect import connect
-    from polygeo.optimise.rounds import _Incumbent
-    from polygeo.optimise.start import start_vector
-
-    areas, sites, table, rules, model = _strip_model(3000)
-
-    def vector(assign):
-        choice = np.array([model.pair_index(np.array([i]), j)[0] for i, j in enumerate(assign)])
-        v = np.zeros(model.n_cols)
-        v[choice] = 1.0
-        v[model.n_x + np.flatnonzero(np.isin(model.problem.opt_site, assign))] = 1.0
-        return v
-
-    worse = start_vector(model, np.array([model.pair_index(np.array([i]), 0)[0] for i in range(6)]))
-    in_pieces = vector([0, 0, 1, 1, 1, 0])
-    assert model.objective_value(in_pieces) < model.objective_value(worse)
-    for mend, expected in ((None, [0] * 6), (connect, [0, 0, 0, 1, 1, 1])):
-        incumbent = _Incumbent(model, SolverSettings(), mend)
-        incumbent.offer(worse, repair=False)
-        incumbent.offer(in_pieces, repair=True, mend_seconds=30.0)
-        kept = model.problem.pair_site[incumbent.values[: model.n_x] > 0.5]
-        assert kept.tolist() == expected

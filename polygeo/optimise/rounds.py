@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,10 +25,6 @@ from polygeo.optimise.rules import SolverSettings
 
 log = logging.getLogger("polygeo")
 
-#: Makes an assignment in pieces contiguous: ``mend(model, choice, seconds=,
-#: settings=) -> vector or None`` (:func:`~polygeo.optimise.connect.connect`).
-Mender = Callable[..., "np.ndarray | None"]
-
 
 def run_rounds(
     model: Model,
@@ -40,7 +35,6 @@ def run_rounds(
     max_rounds: int,
     problem: Problem,
     start: np.ndarray | None = None,
-    mend: Mender | None = None,
 ) -> tuple[SolveResult, int]:
     """Solve, add contiguity cuts, solve again until every catchment is connected.
 
@@ -51,30 +45,22 @@ def run_rounds(
     early when that plan is within the gap asked for of that bound, and returns it
     (with its gap) when the time or the rounds run out.
 
-    With ``mend`` (e.g. :func:`~polygeo.optimise.connect.connect`), a start and a
-    time limit, the last seconds (:data:`MEND_SECONDS`, at most :data:`MEND_SHARE`
-    of the time) are held back from the solver to mend its last plan when it beats
-    the incumbent and the repair cannot make it contiguous.
-
     Raises
     ------
     InfeasibleError, SolverError
         As :func:`solve`.
     """
     contiguous = problem.rules.contiguous
-    incumbent = _Incumbent(model, settings, mend)
+    incumbent = _Incumbent(model)
     if contiguous and start is not None:
         incumbent.offer(start, repair=False)
-    reserve = _mend_reserve(contiguous and mend is not None, deadline, incumbent)
     rounds = 0
     while True:
         rounds += 1
         remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-        result = backend.run(None if remaining is None else max(remaining - reserve, 0.0))
+        result = backend.run(remaining)
         incumbent.bound_from(result)
-        timed_out = deadline is not None and (
-            time.perf_counter() >= deadline - reserve or (reserve > 0 and result.hit_time_limit)
-        )
+        timed_out = deadline is not None and time.perf_counter() >= deadline
         if result.values is None and result.status in ("no_solution", "error") and timed_out:
             kept = incumbent.values if incumbent.values is not None else start
             if kept is not None and model.is_feasible(kept):
@@ -88,8 +74,7 @@ def run_rounds(
             if incumbent.beats(result.values):
                 return incumbent.result(None, result.status, result.detail, timed_out), rounds
             return incumbent.with_bound(result), rounds
-        mend = max(deadline - time.perf_counter(), 0.0) if (timed_out and reserve) else 0.0
-        incumbent.offer(result.values, repair=True, mend_seconds=mend)
+        incumbent.offer(result.values, repair=True)
         A, lo, hi = model.cut_rows(cuts)
         model.add_rows(A, lo, hi, "cut")
         backend.add_rows(A, lo, hi)
@@ -99,11 +84,9 @@ def run_rounds(
         if restart is not None:
             backend.set_start(restart)
         log.info(
-            "contiguity round %d: %d catchment pieces cut off (plan %.6g); best contiguous "
-            "plan %s, bound %s",
+            "contiguity round %d: %d catchment pieces cut off; best contiguous plan %s, bound %s",
             rounds,
             len(cuts),
-            model.objective_value(np.round(result.values)),
             incumbent.objective,
             incumbent.bound,
         )
@@ -111,7 +94,7 @@ def run_rounds(
         if gap is not None and gap <= (settings.gap if settings.gap is not None else 1e-4):
             detail = f"a repaired plan is within {gap:.2%} of the bound"
             return incumbent.result(None, "optimal", detail, False), rounds
-        timed_out = timed_out or (deadline is not None and time.perf_counter() >= deadline)
+        timed_out = deadline is not None and time.perf_counter() >= deadline
         if incumbent.values is not None and (timed_out or rounds >= max_rounds):
             why = "time limit" if timed_out else f"{max_rounds} rounds"
             detail = f"{why}: the best contiguous plan after {rounds} rounds of cuts"
@@ -132,26 +115,11 @@ def run_rounds(
             )
 
 
-#: With contiguity, a start plan and a time limit, the seconds held back from the
-#: solver at the end (at most this share of the time) to mend its last plan when the
-#: repair cannot (:func:`~polygeo.optimise.connect.connect`).
-MEND_SECONDS = 30.0
-MEND_SHARE = 0.1
-
-
-def _mend_reserve(contiguous: bool, deadline: float | None, incumbent: _Incumbent) -> float:
-    if not contiguous or deadline is None or incumbent.values is None:
-        return 0.0
-    return min(MEND_SECONDS, MEND_SHARE * max(deadline - time.perf_counter(), 0.0))
-
-
 class _Incumbent:
     """The best contiguous plan and the best bound seen over the rounds."""
 
-    def __init__(self, model: Model, settings: SolverSettings, mend: Mender | None) -> None:
+    def __init__(self, model: Model) -> None:
         self.model = model
-        self.settings = settings
-        self.mend = mend
         self.values: np.ndarray | None = None
         self.bound: float | None = None
 
@@ -175,27 +143,13 @@ class _Incumbent:
         other = self.model.objective_value(np.round(values))
         return obj is not None and obj < other - 1e-9 * max(abs(other), 1.0)
 
-    def offer(self, values: np.ndarray, *, repair: bool, mend_seconds: float = 0.0) -> None:
-        """Keep ``values`` (repaired into a contiguous plan when asked) if better.
-
-        ``mend_seconds``: when the repair fails and ``values`` beats the incumbent,
-        mend its pieces with the mender.
-        """
+    def offer(self, values: np.ndarray, *, repair: bool) -> None:
+        """Keep ``values`` (repaired into a contiguous plan when asked) if better."""
         from polygeo.optimise.repair import contiguous_plan, is_contiguous, pair_choice
 
         m = self.model
         if repair:
             plan = contiguous_plan(m, values)
-            objective = m.objective_value(np.round(values))
-            if (
-                plan is None
-                and mend_seconds > 0
-                and self.mend is not None
-                and (self.values is None or objective < self.objective)
-            ):
-                choice = pair_choice(m, np.round(values))
-                plan = self.mend(m, choice, seconds=mend_seconds, settings=self.settings)
-                log.info("mended the last round's plan %.6g: %s", objective, plan is not None)
         else:
             ok = m.is_feasible(values) and is_contiguous(m, pair_choice(m, values))
             plan = np.asarray(values, dtype=float) if ok else None
