@@ -307,16 +307,12 @@ def test_watchdog_leaves_a_solver_that_ends_in_time():
     assert not w.fired
 
 
-def test_kernel_holds_the_hubs_then_the_most_frequent_sites_up_to_its_size(monkeypatch):
-    import importlib
-    from types import SimpleNamespace
-
+def test_kernel_holds_the_hubs_then_the_most_frequent_sites_up_to_its_size():
     import numpy as np
 
     from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.lns import kernel_sites
     from polygeo.optimise.start import greedy_start
-
-    driver = importlib.import_module("polygeo.optimise.solve")  # the module, not solve()
 
     areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
     model = build_model(build_problem(areas, sites, table, Rules(min_population=15_000)))
@@ -324,15 +320,14 @@ def test_kernel_holds_the_hubs_then_the_most_frequent_sites_up_to_its_size(monke
     start = greedy_start(model, improve_seconds=0)
     hubs = np.unique(p.pair_site[start[: model.n_x] > 0.5])
     frequency = np.linspace(1.0, 0.0, p.n_sites)  # site 0 opened most often
-    lb = SimpleNamespace(selected=np.array([29]), site_frequency=frequency)
+    selected = np.array([29])
     pairs = np.bincount(p.pair_site, minlength=p.n_sites)
     base = set(hubs.tolist()) | {29}
     others = [s for s in range(p.n_sites) if s not in base]  # by falling frequency
     size = int(pairs[sorted(base)].sum()) + int(pairs[others[:3]].sum())
-    monkeypatch.setattr(driver, "KERNEL_MAX_PAIRS", size)
-    kernel = driver._kernel(model, lb, start)
+    kernel = kernel_sites(model, selected, frequency, start, max_pairs=size)
     assert base <= set(kernel.tolist())
     assert int(pairs[kernel].sum()) <= size
     assert sorted(set(kernel.tolist()) - base) == others[:3]  # the most frequent first
-    monkeypatch.setattr(driver, "KERNEL_MAX_PAIRS", int(pairs[hubs].sum()) - 1)
-    assert driver._kernel(model, lb, start) is None  # the hubs alone are too many pairs
+    too_small = int(pairs[hubs].sum()) - 1
+    assert kernel_sites(model, selected, frequency, start, max_pairs=too_small) is None

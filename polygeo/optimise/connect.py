@@ -36,6 +36,11 @@ from polygeo.optimise.rules import SolverSettings
 
 log = logging.getLogger("polygeo")
 
+#: Most seconds of the kernel search without contiguity (and at most this share of
+#: the search's time).
+KERNEL_SECONDS = 60.0
+KERNEL_SHARE = 0.15
+
 #: Most seconds per sub-model when mending a piece.
 MEND_SECONDS = 10.0
 
@@ -215,8 +220,9 @@ def contiguous_search(
     frequency
         How often the relaxation opens each site (the bound's ``site_frequency``):
         guided starts from the most frequent sites too
-        (:func:`~polygeo.optimise.start.frequent_sites`), and both searches offer
-        only the sites it opens (:func:`~polygeo.optimise.lns.candidate_sites`).
+        (:func:`~polygeo.optimise.start.frequent_sites`), a kernel search on them
+        (:func:`~polygeo.optimise.lns.kernel_search`), and both searches offer only
+        the sites it opens (:func:`~polygeo.optimise.lns.candidate_sites`).
     on_improve
         Called with the objective of each better contiguous plan of the last search.
 
@@ -225,7 +231,12 @@ def contiguous_search(
     numpy.ndarray
         A contiguous vector of ``model`` at least as good as ``v0``.
     """
-    from polygeo.optimise.lns import candidate_sites, large_neighbourhood_search
+    from polygeo.optimise.lns import (
+        candidate_sites,
+        kernel_search,
+        kernel_sites,
+        large_neighbourhood_search,
+    )
     from polygeo.optimise.repair import pair_choice
     from polygeo.optimise.start import frequent_sites, guided_start
 
@@ -240,6 +251,13 @@ def contiguous_search(
         guided = guided_start(free, open_sites, improve_seconds=5.0)
         if guided is not None and free.objective_value(guided) < free.objective_value(start):
             start = guided
+    if frequency is not None:
+        chosen = np.zeros(0, dtype=np.int64) if sites is None else sites
+        kernel = kernel_sites(free, chosen, frequency, start)
+        if kernel is not None:
+            seconds_kernel = min(KERNEL_SECONDS, KERNEL_SHARE * seconds)
+            better = kernel_search(free, kernel, start, seconds=seconds_kernel, settings=settings)
+            start = start if better is None else better
     candidates = None if frequency is None else candidate_sites(frequency)
     loose = large_neighbourhood_search(
         free,

@@ -308,6 +308,46 @@ def candidate_sites(frequency: np.ndarray) -> np.ndarray:
     return frequency > CANDIDATE_FREQUENCY
 
 
+#: Sites open in more than this share of the relaxation's last steps join a kernel.
+KERNEL_FREQUENCY = 0.05
+
+#: Most pairs of a kernel: the sites the bound opens most often are added up to it
+#: (with more, HiGHS stays at the root node).
+KERNEL_MAX_PAIRS = 25_000
+
+
+def kernel_sites(
+    model: Model,
+    selected: np.ndarray,
+    frequency: np.ndarray,
+    v: np.ndarray | None,
+    *,
+    max_pairs: int | None = None,
+) -> np.ndarray | None:
+    """A kernel for :func:`kernel_search`: hubs first, then the most frequent sites.
+
+    The sites ``selected`` (the relaxation's last step) and the hubs of plan ``v``,
+    then the sites opened most often (``frequency`` above :data:`KERNEL_FREQUENCY`)
+    while the kernel has at most ``max_pairs`` pairs (default
+    :data:`KERNEL_MAX_PAIRS`). Returns ``None`` when the hubs alone have more.
+    """
+    limit = KERNEL_MAX_PAIRS if max_pairs is None else max_pairs
+    p = model.problem
+    pairs = np.bincount(p.pair_site, minlength=p.n_sites)
+    base = np.zeros(p.n_sites, dtype=bool)
+    base[selected] = True
+    if v is not None:
+        base[p.pair_site[v[: model.n_x] > 0.5]] = True
+    total = int(pairs[base].sum())
+    if total > limit:
+        log.info("kernel search skipped: its hubs have %d pairs (HiGHS would not finish)", total)
+        return None
+    order = np.argsort(-frequency, kind="stable")
+    order = order[(frequency[order] > KERNEL_FREQUENCY) & ~base[order]]
+    added = order[np.cumsum(pairs[order]) <= limit - total]
+    return np.union1d(np.flatnonzero(base), added)
+
+
 def kernel_search(
     model: Model,
     kernel: np.ndarray,

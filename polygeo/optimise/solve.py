@@ -47,7 +47,7 @@ from polygeo.optimise.fixing import (
     reduced_cost_fixing,
     restricted_model,
 )
-from polygeo.optimise.lns import candidate_sites
+from polygeo.optimise.lns import candidate_sites, kernel_sites
 from polygeo.optimise.model import Linking, Model, build_model
 from polygeo.optimise.parts import find_parts, solve_parts
 from polygeo.optimise.pmedian import radius_applies, solve_radius
@@ -78,16 +78,9 @@ BOUND_SECONDS = 90.0
 GUIDED_SECONDS = 40.0
 GUIDED_SHARE = 0.08
 
-#: Sites open in more than this share of the relaxation's last steps form the kernel.
-KERNEL_FREQUENCY = 0.05
-
 #: Most seconds of the MIP on the kernel's sites (and at most 20% of the time limit; 50%
 #: on models small enough to skip the neighbourhood search).
 KERNEL_SECONDS = 60.0
-
-#: Most pairs of a kernel: the sites the bound opens most often are added up to it
-#: (with more, HiGHS stays at the root node).
-KERNEL_MAX_PAIRS = 25_000
 
 #: With a time limit and a start plan, models (after fixing) with more pairs than this
 #: are not handed to the solver: the neighbourhood search gets the time instead.
@@ -418,7 +411,7 @@ def guided_plan(
     if located is not v0:  # small models and contiguity: it replaces the kernel search
         watch.update(_objective(model, located), what="location-allocation")
         return located
-    kernel = _kernel(model, lb, v0)
+    kernel = kernel_sites(model, lb.selected, lb.site_frequency, v0)
     if kernel is None:
         return v0
     limit = settings.time_limit
@@ -434,28 +427,6 @@ def _guided_seconds(settings: SolverSettings) -> float:
     """Seconds for the guided starts from the sites the bound opens most often."""
     limit = settings.time_limit
     return GUIDED_SECONDS if limit is None else min(GUIDED_SECONDS, GUIDED_SHARE * limit)
-
-
-def _kernel(model: Model, lb: LagrangianBound, v0: np.ndarray | None) -> np.ndarray | None:
-    """The kernel's sites: the incumbent's and the bound's hubs, then the sites the
-    bound opens most often (above :data:`KERNEL_FREQUENCY`) while the kernel has at
-    most :data:`KERNEL_MAX_PAIRS` pairs; ``None`` when the hubs alone have more."""
-    p = model.problem
-    pairs = np.bincount(p.pair_site, minlength=p.n_sites)
-    base = np.zeros(p.n_sites, dtype=bool)
-    base[lb.selected] = True
-    if v0 is not None:
-        base[p.pair_site[v0[: model.n_x] > 0.5]] = True
-    total = int(pairs[base].sum())
-    if total > KERNEL_MAX_PAIRS:
-        log.info("kernel search skipped: its hubs have %d pairs (HiGHS would not finish)", total)
-        return None
-    frequency = lb.site_frequency
-    order = np.argsort(-frequency, kind="stable")
-    order = order[(frequency[order] > KERNEL_FREQUENCY) & ~base[order]]
-    room = KERNEL_MAX_PAIRS - total
-    added = order[np.cumsum(pairs[order]) <= room]
-    return np.union1d(np.flatnonzero(base), added)
 
 
 def improve_plan(
