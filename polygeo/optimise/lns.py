@@ -33,6 +33,7 @@ from polygeo.optimise.backends import HighsBackend
 from polygeo.optimise.flow import contiguity_formulation
 from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
+from polygeo.optimise.problem import restrict_problem
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import SolverSettings
 from polygeo.optimise.start import start_vector
@@ -130,25 +131,13 @@ def _neighbourhood_model(
     budget = rules.budget
     if budget is not None:
         budget = max(budget - float(p.opt_cost[opt[outside]].sum()), 0.0)
-    sub_rules = dataclasses.replace(rules, hubs=hubs_rule, budget=budget)
-    fixed = np.bincount(p.pair_area[pk], minlength=p.n_areas)[p.pair_area[pk]] == 1
-    forced = np.zeros(p.n_sites, dtype=bool)
-    forced[p.pair_site[pk][fixed]] = True
     required = p.required & offered
+    sub = restrict_problem(p, keep, opt_keep)
     sub = dataclasses.replace(
-        p,
-        rules=sub_rules,
-        pair_area=p.pair_area[pk],
-        pair_site=p.pair_site[pk],
-        pair_minutes=p.pair_minutes[pk],
-        pair_exception=p.pair_exception[pk],
-        pair_fixed=fixed,
-        opt_site=p.opt_site[opt_keep],
-        opt_name=p.opt_name[opt_keep],
-        opt_cost=p.opt_cost[opt_keep],
-        opt_cap=p.opt_cap[opt_keep],
+        sub,
+        rules=dataclasses.replace(rules, hubs=hubs_rule, budget=budget),
         required=required,
-        forced=forced & ~required,
+        forced=sub.forced & ~required,
         stats={},
         quotas=quotas_left(p.quotas, outside, _kept_sites(p, choice, free, assigned_site)),
     )
@@ -363,7 +352,6 @@ def kernel_search(
     kernel site reaches keep all their pairs. Returns a vector of ``model`` better
     than ``v``, or ``None``.
     """
-    from polygeo.optimise.problem import restrict_problem
 
     p = model.problem
     if p.rules.contiguous or seconds <= 0:

@@ -31,6 +31,7 @@ import numpy as np
 from polygeo.optimise.backends import HighsBackend
 from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
+from polygeo.optimise.problem import restrict_problem
 from polygeo.optimise.rules import SolverSettings
 
 log = logging.getLogger("polygeo")
@@ -215,10 +216,6 @@ def _sub_model(
     """The model of the given pairs, the open sites ``outside`` counted against the rules."""
     p = model.problem
     rules = p.rules
-    pair_area = p.pair_area[pairs]
-    fixed = np.bincount(pair_area, minlength=p.n_areas)[pair_area] == 1
-    forced = np.zeros(p.n_sites, dtype=bool)
-    forced[p.pair_site[pairs][fixed]] = True
     sites_in = np.zeros(p.n_sites, dtype=bool)
     sites_in[p.pair_site[pairs]] = True
     opt_keep = sites_in[p.opt_site]
@@ -238,20 +235,14 @@ def _sub_model(
         budget = max(budget - float(cheapest[outside].sum()), 0.0)
     required = p.required & sites_in
     kept_site = np.where(inside_areas, -1, assigned)
+    keep = np.zeros(len(p.pair_area), dtype=bool)
+    keep[pairs] = True
+    sub = restrict_problem(p, keep, opt_keep)
     sub = dataclasses.replace(
-        p,
+        sub,
         rules=dataclasses.replace(rules, hubs=hubs_rule, budget=budget),
-        pair_area=pair_area,
-        pair_site=p.pair_site[pairs],
-        pair_minutes=p.pair_minutes[pairs],
-        pair_exception=p.pair_exception[pairs],
-        pair_fixed=fixed,
-        opt_site=p.opt_site[opt_keep],
-        opt_name=p.opt_name[opt_keep],
-        opt_cost=p.opt_cost[opt_keep],
-        opt_cap=p.opt_cap[opt_keep],
         required=required,
-        forced=forced & ~required,
+        forced=sub.forced & ~required,
         stats={},
         quotas=quotas_left(p.quotas, outside, kept_site),
     )
