@@ -264,7 +264,7 @@ def contiguous_search(
         start,
         seconds=max(FREE_SHARE * seconds - (time.perf_counter() - t0), 0.0),
         settings=settings,
-        hubs_per_move=4,
+        hubs_per_move=8,
         candidates=candidates,
     )
     left = deadline - time.perf_counter()

@@ -474,7 +474,7 @@ def improve_plan(
             v0,
             seconds=seconds,
             settings=settings,
-            hubs_per_move=4,
+            hubs_per_move=8,
             candidates=None if lb is None else candidate_sites(lb.site_frequency),
             on_improve=on_improve,
         )
