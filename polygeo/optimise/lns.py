@@ -33,7 +33,7 @@ from polygeo.optimise.backends import HighsBackend
 from polygeo.optimise.flow import contiguity_formulation
 from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
-from polygeo.optimise.problem import restrict_problem
+from polygeo.optimise.problem import piece_problem, restrict_problem
 from polygeo.optimise.rounds import run_rounds
 from polygeo.optimise.rules import SolverSettings
 from polygeo.optimise.start import start_vector
@@ -131,14 +131,12 @@ def _neighbourhood_model(
     budget = rules.budget
     if budget is not None:
         budget = max(budget - float(p.opt_cost[opt[outside]].sum()), 0.0)
-    required = p.required & offered
-    sub = restrict_problem(p, keep, opt_keep)
-    sub = dataclasses.replace(
-        sub,
+    sub = piece_problem(
+        p,
+        keep,
+        opt_keep,
         rules=dataclasses.replace(rules, hubs=hubs_rule, budget=budget),
-        required=required,
-        forced=sub.forced & ~required,
-        stats={},
+        offered=offered,
         quotas=quotas_left(p.quotas, outside, _kept_sites(p, choice, free, assigned_site)),
     )
     sub_model = contiguity_formulation(

@@ -31,7 +31,7 @@ import numpy as np
 from polygeo.optimise.backends import HighsBackend
 from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
-from polygeo.optimise.problem import restrict_problem
+from polygeo.optimise.problem import piece_problem
 from polygeo.optimise.rules import SolverSettings
 
 log = logging.getLogger("polygeo")
@@ -233,17 +233,14 @@ def _sub_model(
         cheapest = np.full(p.n_sites, np.inf)
         np.minimum.at(cheapest, p.opt_site, p.opt_cost)
         budget = max(budget - float(cheapest[outside].sum()), 0.0)
-    required = p.required & sites_in
-    kept_site = np.where(inside_areas, -1, assigned)
     keep = np.zeros(len(p.pair_area), dtype=bool)
     keep[pairs] = True
-    sub = restrict_problem(p, keep, opt_keep)
-    sub = dataclasses.replace(
-        sub,
+    sub = piece_problem(
+        p,
+        keep,
+        opt_keep,
         rules=dataclasses.replace(rules, hubs=hubs_rule, budget=budget),
-        required=required,
-        forced=sub.forced & ~required,
-        stats={},
-        quotas=quotas_left(p.quotas, outside, kept_site),
+        offered=sites_in,
+        quotas=quotas_left(p.quotas, outside, np.where(inside_areas, -1, assigned)),
     )
     return build_model(sub, linking=model.linking, weights=model.weights)

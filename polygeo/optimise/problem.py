@@ -290,3 +290,25 @@ def restrict_problem(problem: Problem, keep_pairs: np.ndarray, keep_options: np.
         forced=forced | (p.forced & np.isin(np.arange(p.n_sites), p.opt_site[o])),
         stats=stats,
     )
+
+
+def piece_problem(
+    problem: Problem,
+    keep_pairs: np.ndarray,
+    keep_options: np.ndarray,
+    *,
+    rules: Rules,
+    offered: np.ndarray,
+    quotas: Any,
+) -> Problem:
+    """A piece of a plan re-planned with the rest fixed (neighbourhood search, repair).
+
+    :func:`restrict_problem`, with the rules left for the piece (hub count and budget
+    less what the fixed hubs use), the required sites among those ``offered`` (a
+    mask of sites), and the quotas left (:func:`~polygeo.optimise.kinds.quotas_left`).
+    """
+    required = problem.required & offered
+    sub = restrict_problem(problem, keep_pairs, keep_options)
+    return dataclasses.replace(
+        sub, rules=rules, required=required, forced=sub.forced & ~required, stats={}, quotas=quotas
+    )
