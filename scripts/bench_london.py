@@ -79,7 +79,7 @@ def main() -> None:
         name="highs",
         time_limit=args.time_limit if args.time_limit is not None else scenario_solver.time_limit,
         gap=args.gap if args.gap is not None else scenario_solver.gap,
-        threads=args.threads,
+        threads=args.threads if args.threads is not None else scenario_solver.threads,
     )
     kwargs: dict = {}
     for name in filter(None, args.without.split(",")):
@@ -123,6 +123,10 @@ def main() -> None:
             (round(t + offset, 1) for t, obj, _ in s["trace"] if obj is not None), None
         ),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # the largest worker process (parts, neighbourhoods), forked: shares the parent's pages
+        "peak_worker_memory_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        ),
         "violations": len(violations),
         "parts": len(s.get("parts", [])) or None,
         "part_gaps": {row["name"]: row["gap"] for row in s.get("parts", [])} or None,

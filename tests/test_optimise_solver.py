@@ -151,16 +151,18 @@ def test_contiguity_round_limit_is_a_solver_error(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "kw",
+    "kw, threads",
     [
-        {},
-        {"hubs": {"max": 9}, "budget": 8e6},
-        {"within_group": True},
-        {"contiguous": True},
+        ({}, None),
+        ({"hubs": {"max": 9}, "budget": 8e6}, None),
+        ({"within_group": True}, None),
+        ({"contiguous": True}, None),
+        # two neighbourhoods at once, in worker processes, under the rows shared by all
+        ({"hubs": {"max": 9}, "budget": 8e6}, 2),
     ],
-    ids=["plain", "hubs+budget", "within_group", "contiguous"],
+    ids=["plain", "hubs+budget", "within_group", "contiguous", "hubs+budget, 2 workers"],
 )
-def test_large_neighbourhood_search_improves_and_stays_valid(kw):
+def test_large_neighbourhood_search_improves_and_stays_valid(kw, threads):
     import numpy as np
     import pandas as pd
 
@@ -181,7 +183,7 @@ def test_large_neighbourhood_search_improves_and_stays_valid(kw):
         table,
         rules,
         options=options,
-        solver=SolverSettings(time_limit=2.5),
+        solver=SolverSettings(time_limit=2.5, threads=threads),
         lns_seconds=1.5,
         decompose=False,  # the search on one model holding both groups
     )
@@ -220,6 +222,48 @@ def test_neighbourhood_search_opens_only_candidate_sites():
     assert hubs_after <= hubs_before | set(np.flatnonzero(candidates).tolist())  # ... to candidates
     plan = make_plan(model, better, {"status": "search"})
     assert_valid(plan, areas, sites, table, rules)
+
+
+def test_a_move_solved_from_an_older_plan_is_checked_again():
+    """With several workers a move may come back after another one was kept: it is
+    applied to the plan as it is now, and kept only if that plan meets every row and
+    is better."""
+    import numpy as np
+
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.lns import _move, _piece, _Search, _solve_piece
+    from polygeo.optimise.start import greedy_start
+
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
+    rules = Rules(min_population=15_000, hubs={"max": 9})
+    model = build_model(build_problem(areas, sites, table, rules))
+    start = greedy_start(model, improve_seconds=0)
+    search = _Search(model, start, on_improve=None)
+    settings = SolverSettings(name="highs", gap=1e-6)
+    # every neighbourhood of three hubs, each solved from the same start plan
+    moves = []
+    for j in search.hubs().tolist():
+        group = tuple(sorted(search.hubs()[np.argsort(np.abs(search.hubs() - j))[:3]].tolist()))
+        piece = _piece(model, start, group, None)
+        if piece is not None:
+            w = _solve_piece(piece.model, piece.start, settings, 5.0)
+            moves.append((group, _move(piece, w, model.problem.n_areas)))
+    improving = [(g, m) for g, m in moves if m is not None]
+    assert len(improving) >= 2
+    for group, move in improving:
+        before = search.best_obj
+        if search.apply(group, move):
+            assert search.best_obj < before
+        assert model.is_feasible(search.best)
+    assert search.kept >= 1
+    assert search.kept + search.clashes == len(improving)
+    # the first move kept, brought back once more, no longer improves: refused
+    group, move = improving[0]
+    search.apply(group, move)
+    clashes = search.clashes
+    assert not search.apply(group, move)
+    assert search.clashes == clashes + 1
+    assert model.objective_value(search.best) == search.best_obj
 
 
 def test_start_plan_is_kept_when_the_solver_stops_with_nothing():

@@ -21,10 +21,14 @@ The search stops at its deadline or when no neighbourhood improves.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from typing import Any
 
 import numpy as np
 
@@ -156,6 +160,127 @@ def _neighbourhood_model(
     return sub_model, pk, start
 
 
+@dataclasses.dataclass
+class _Piece:
+    """A neighbourhood's sub-model, its pairs in the full model, the plan's value in it."""
+
+    group: tuple[int, ...]
+    model: Model
+    pairs: np.ndarray
+    start: np.ndarray
+    before: float
+
+
+def _piece(
+    model: Model, v: np.ndarray, group: tuple[int, ...], candidates: np.ndarray | None
+) -> _Piece | None:
+    built = _neighbourhood_model(model, v, np.array(group), candidates)
+    if built is None:
+        return None
+    sub_model, pk, start = built
+    return _Piece(group, sub_model, pk, start, sub_model.objective_value(start))
+
+
+def _solve_piece(
+    sub_model: Model, start: np.ndarray, settings: SolverSettings, seconds: float
+) -> np.ndarray | None:
+    """HiGHS' best plan of a sub-model within ``seconds`` (run in a worker process)."""
+    deadline = time.perf_counter() + seconds
+    try:
+        backend = HighsBackend(sub_model, settings)
+        backend.set_start(start)
+        result, _ = run_rounds(
+            sub_model,
+            backend,
+            settings,
+            deadline=deadline,
+            max_rounds=50,
+            problem=sub_model.problem,
+        )
+    except PolygeoError:
+        return None
+    return None if result.values is None else np.round(result.values)
+
+
+def _move(piece: _Piece, w: np.ndarray | None, n_areas: int) -> np.ndarray | None:
+    """The freed areas' new pairs of the full model (``-1`` elsewhere) if ``w`` improves."""
+    if w is None:
+        return None
+    if piece.model.objective_value(w) >= piece.before - 1e-9 * max(abs(piece.before), 1.0):
+        return None
+    sub_choice = _choice_from(piece.model, w)
+    pairs = np.full(n_areas, -1, dtype=np.int64)
+    freed = sub_choice >= 0
+    pairs[freed] = piece.pairs[sub_choice[freed]]
+    return pairs
+
+
+class _InThisProcess(Executor):
+    """Runs each job at once, in this process (one neighbourhood at a time)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _pool(workers: int) -> Executor:
+    """``workers`` processes, each started afresh (not forked from a process whose
+    solver threads would not survive the fork)."""
+    if workers <= 1:
+        return _InThisProcess()
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _group_of(model: Model, hubs: np.ndarray, j: int, size: int) -> tuple[int, ...]:
+    """Hub ``j`` and its ``size - 1`` nearest open hubs."""
+    p = model.problem
+    d = np.hypot(p.site_x[hubs] - p.site_x[j], p.site_y[hubs] - p.site_y[j])
+    return tuple(sorted(hubs[np.argsort(d, kind="stable")[:size]].tolist()))
+
+
+class _Search:
+    """The search's state: the best plan and the neighbourhoods known not to improve it."""
+
+    def __init__(self, model: Model, v: np.ndarray, on_improve: Callable[[float], None] | None):
+        self.model = model
+        self.best = v.copy()
+        self.best_obj = model.objective_value(self.best)
+        self.on_improve = on_improve
+        self.stale: set[tuple[int, ...]] = set()
+        self.tried = self.kept = self.clashes = 0
+
+    def hubs(self) -> np.ndarray:
+        return np.flatnonzero(_open_option(self.model, self.best) >= 0)
+
+    def apply(self, group: tuple[int, ...], move: np.ndarray | None) -> bool:
+        """Keep ``move`` (new pairs of the freed areas, ``-1`` elsewhere) if, applied to
+        the best plan now, it meets every row and improves.
+
+        A move solved from an older plan (another worker's move kept meanwhile) is
+        checked the same way; one that no longer fits counts as a clash.
+        """
+        if move is None:
+            return False
+        choice = _choice_from(self.model, self.best)
+        freed = move >= 0
+        choice[freed] = move[freed]
+        candidate = start_vector(self.model, choice)
+        if candidate is None or self.model.objective_value(candidate) >= self.best_obj - 1e-9:
+            self.clashes += 1
+            return False
+        old_hubs = set(self.hubs().tolist())
+        self.best, self.best_obj = candidate, self.model.objective_value(candidate)
+        self.kept += 1
+        if self.on_improve is not None:
+            self.on_improve(self.best_obj)
+        changed = set(group) | (set(self.hubs().tolist()) ^ old_hubs)
+        self.stale = {g for g in self.stale if not changed.intersection(g)}
+        return True
+
+
 def large_neighbourhood_search(
     model: Model,
     v: np.ndarray,
@@ -179,7 +304,9 @@ def large_neighbourhood_search(
     seconds
         Time budget.
     settings
-        Threads are taken from here; sub-models are always solved with HiGHS.
+        Threads are taken from here; sub-models are always solved with HiGHS. With
+        ``threads`` > 1, that many neighbourhoods (with no hub in common) are solved
+        at once, each by a single-threaded HiGHS.
     hubs_per_move
         Most open hubs freed together (a hub and its nearest open neighbours):
         pairs first, then larger groups (:data:`NEIGHBOURHOOD_SIZES`) once the
@@ -204,85 +331,94 @@ def large_neighbourhood_search(
     """
     t0 = time.perf_counter()
     deadline = t0 + seconds
-    p = model.problem
     rng = np.random.default_rng(seed)
-    best = v.copy()
-    best_obj = model.objective_value(best)
-    first_obj = best_obj
-    sub_settings = SolverSettings(
-        name="highs", gap=1e-6, threads=settings.threads if settings else None
-    )
-    tried = kept = 0
+    threads = settings.threads if settings else None
+    workers = max(threads or 1, 1)
+    sub_settings = SolverSettings(name="highs", gap=1e-6, threads=1 if workers > 1 else threads)
+    search = _Search(model, v, on_improve)
+    first_obj = search.best_obj
     sizes = [k for k in NEIGHBOURHOOD_SIZES if k <= hubs_per_move] or [hubs_per_move]
-    for size in sizes:
-        log.debug(
-            "neighbourhoods of %d hubs from %.6g (%.1f s)", size, best_obj, time.perf_counter() - t0
-        )
-        stale: set[tuple[int, ...]] = set()
-        while time.perf_counter() < deadline:
-            hubs = np.flatnonzero(_open_option(model, best) >= 0)
-            if len(hubs) < 2:
-                break
-            improved = False
-            for j in rng.permutation(hubs).tolist():
-                if time.perf_counter() >= deadline:
+    with _pool(workers) as pool:
+        for size in sizes:
+            log.debug(
+                "neighbourhoods of %d hubs from %.6g (%.1f s)",
+                size,
+                search.best_obj,
+                time.perf_counter() - t0,
+            )
+            search.stale = set()
+            while time.perf_counter() < deadline and len(search.hubs()) >= 2:
+                run = _Pass(search, pool, workers, sub_settings, candidates)
+                if not run.visit(rng, size, sub_seconds * size / 2, deadline):
                     break
-                d = np.hypot(p.site_x[hubs] - p.site_x[j], p.site_y[hubs] - p.site_y[j])
-                group = tuple(sorted(hubs[np.argsort(d, kind="stable")[:size]].tolist()))
-                if group in stale:
-                    continue
-                stale.add(group)
-                built = _neighbourhood_model(model, best, np.array(group), candidates)
-                if built is None:
-                    continue
-                sub_model, pk, start = built
-                before = sub_model.objective_value(start)
-                tried += 1
-                try:
-                    backend = HighsBackend(sub_model, sub_settings)
-                    backend.set_start(start)
-                    limit = min(time.perf_counter() + sub_seconds * size / 2, deadline)
-                    result, _ = run_rounds(
-                        sub_model,
-                        backend,
-                        sub_settings,
-                        deadline=limit,
-                        max_rounds=50,
-                        problem=sub_model.problem,
-                    )
-                except PolygeoError:
-                    continue
-                w = np.round(result.values)
-                if sub_model.objective_value(w) >= before - 1e-9 * max(abs(before), 1.0):
-                    continue
-                # map the sub-plan back and check it against the full model
-                sub_choice = _choice_from(sub_model, w)
-                choice = _choice_from(model, best)
-                freed = sub_choice >= 0
-                choice[freed] = pk[sub_choice[freed]]
-                candidate = start_vector(model, choice)
-                if candidate is None or model.objective_value(candidate) >= best_obj - 1e-9:
-                    continue
-                old_hubs = set(hubs.tolist())
-                best, best_obj = candidate, model.objective_value(candidate)
-                kept += 1
-                if on_improve is not None:
-                    on_improve(best_obj)
-                improved = True
-                new_hubs = set(np.flatnonzero(_open_option(model, best) >= 0).tolist())
-                changed = set(group) | (new_hubs ^ old_hubs)
-                stale = {g for g in stale if not changed.intersection(g)}
-            if not improved:
-                break
     log.info(
-        "large-neighbourhood search: %.6g -> %.6g (%d of %d neighbourhoods improved, %.1f s)",
+        "large-neighbourhood search: %.6g -> %.6g (%d of %d neighbourhoods improved, "
+        "%d clashed, %d at once, %.1f s)",
         first_obj,
-        best_obj,
-        kept,
-        tried,
+        search.best_obj,
+        search.kept,
+        search.tried,
+        search.clashes,
+        workers,
         time.perf_counter() - t0,
     )
-    return best
+    return search.best
+
+
+@dataclasses.dataclass
+class _Pass:
+    """One visit of every open hub, ``workers`` neighbourhoods (no hub in common) at a time."""
+
+    search: _Search
+    pool: Executor
+    workers: int
+    settings: SolverSettings
+    candidates: np.ndarray | None
+
+    def visit(self, rng: np.random.Generator, size: int, limit: float, deadline: float) -> bool:
+        """True if some neighbourhood improved the plan."""
+        search = self.search
+        order = collections.deque(rng.permutation(search.hubs()).tolist())
+        pending: dict[Future[np.ndarray | None], _Piece] = {}
+        improved = False
+        while True:
+            busy = {h for piece in pending.values() for h in piece.group}
+            deferred: list[int] = []
+            while order and len(pending) < self.workers and time.perf_counter() < deadline:
+                j = order.popleft()
+                group = self._group(j, size)
+                if group is None:
+                    continue
+                if busy.intersection(group):
+                    deferred.append(j)
+                    continue
+                search.stale.add(group)
+                piece = _piece(search.model, search.best, group, self.candidates)
+                if piece is None:
+                    continue
+                busy.update(group)
+                search.tried += 1
+                seconds = min(limit, deadline - time.perf_counter())
+                job = self.pool.submit(
+                    _solve_piece, piece.model, piece.start, self.settings, seconds
+                )
+                pending[job] = piece
+            order.extendleft(reversed(deferred))
+            if not pending:
+                return improved
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for job in done:
+                piece = pending.pop(job)
+                move = _move(piece, job.result(), search.model.problem.n_areas)
+                improved |= search.apply(piece.group, move)
+
+    def _group(self, j: int, size: int) -> tuple[int, ...] | None:
+        """Hub ``j``'s group of ``size`` hubs, or ``None`` (closed, or known not to improve)."""
+        hubs = self.search.hubs()
+        if j not in hubs:
+            return None
+        group = _group_of(self.search.model, hubs, j, size)
+        return None if group in self.search.stale else group
 
 
 #: Sites opened in more than this share of the relaxation's last steps are candidates.
