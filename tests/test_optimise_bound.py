@@ -14,7 +14,7 @@ from test_optimise_brute import CASES, brute_force, instance, options_for
 from polygeo.check import assert_valid
 from polygeo.optimise import Rules, SolverSettings, build_model, build_problem, solve
 from polygeo.optimise.backends import HighsBackend
-from polygeo.optimise.bound import lagrangian_bound
+from polygeo.optimise.bound import hub_gaps, lagrangian_bound
 from polygeo.optimise.fixing import count_rows, reduced_cost_fixing, restricted_model
 from polygeo.optimise.start import greedy_start
 
@@ -224,6 +224,28 @@ def test_fixing_keeps_published_districting_optimum(shared_data, state):
     fixing = reduced_cost_fixing(model, lb, optimum + 0.005 * 1e6)
     smaller, _ = restricted_model(model, fixing)
     assert _optimum(smaller) == pytest.approx(optimum, abs=0.005 * 1e6)
+
+
+def test_hub_gaps_add_up_to_the_gap_between_plan_and_bound():
+    """Plan minus bound = the hubs' gaps + how much worse the open sites' subproblems
+    are than the ones the relaxation picks + the counting rows' multipliers; closed
+    sites have none."""
+    areas, sites, table, rules = _grid(seed=2)
+    model = build_model(build_problem(areas, sites, table, rules))
+    v0 = greedy_start(model)
+    lb = lagrangian_bound(
+        model, upper=model.objective_value(v0), start=v0, seconds=300, max_iterations=ITERATIONS
+    )
+    gaps = hub_gaps(model, lb, v0)
+    p = model.problem
+    is_open = np.zeros(p.n_sites, dtype=bool)
+    is_open[p.pair_site[v0[: model.n_x] > 0.5]] = True
+    assert is_open.sum() >= 3 and (gaps[~is_open] == 0).all()
+    assert (gaps[is_open] != 0).any()
+    selection = lb.site_value[is_open].sum() - lb.site_value[lb.selected].sum()
+    rows = float(lb.mu @ lb.structure.cut_rhs)
+    plan_minus_bound = model.objective_value(v0) - lb.value
+    assert gaps.sum() + selection + rows == pytest.approx(plan_minus_bound, rel=1e-6)
 
 
 def test_greedy_start_is_a_valid_upper_bound_for_the_bound():

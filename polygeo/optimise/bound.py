@@ -402,6 +402,24 @@ class LagrangianBound:
     structure: _Structure | None = None
 
 
+def hub_gaps(model: Model, lb: LagrangianBound, v: np.ndarray) -> np.ndarray:
+    """Per site, its share of the gap between plan ``v`` and the bound ``lb``.
+
+    With the multipliers ``lambda``, an open hub ``j`` serving areas ``S_j`` adds
+    ``sum_{i in S_j} (c_ij - lambda_i)`` to the plan's objective, where its best
+    subproblem adds ``site_value_j`` to the bound; the difference (zero for closed
+    sites) is how far the hub's catchment is from what the relaxation would make of
+    the site. The neighbourhood search visits hubs with large differences first.
+    """
+    p = model.problem
+    x = np.flatnonzero(v[: model.n_x] > 0.5)
+    reduced = model.c[x] - lb.lam[p.pair_area[x]]
+    gaps = np.bincount(p.pair_site[x], weights=reduced, minlength=p.n_sites)
+    value = np.where(np.isfinite(lb.site_value), lb.site_value, 0.0)
+    is_open = np.bincount(p.pair_site[x], minlength=p.n_sites) > 0
+    return np.where(is_open, gaps - value, 0.0)
+
+
 def _initial_lambda(s: _Structure, start: np.ndarray | None, model: Model) -> np.ndarray:
     """Each area's cost at its start-plan hub, else at its nearest pair."""
     lam = np.full(s.n_areas, 0.0)

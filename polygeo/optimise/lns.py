@@ -292,6 +292,7 @@ def large_neighbourhood_search(
     seed: int = 0,
     candidates: np.ndarray | None = None,
     on_improve: Callable[[float], None] | None = None,
+    priority: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Improve a feasible solution ``v`` of ``model`` by re-solving neighbourhoods.
 
@@ -323,6 +324,10 @@ def large_neighbourhood_search(
     on_improve
         Called with the objective each time the search keeps a better plan (the
         progress line and ``solver.trace``).
+    priority
+        Per site, a score for the current plan (e.g. each hub's share of the gap,
+        :func:`~polygeo.optimise.bound.hub_gaps`): each pass over the hubs visits
+        the highest first. Default: a random order.
 
     Returns
     -------
@@ -349,7 +354,10 @@ def large_neighbourhood_search(
             search.stale = set()
             while time.perf_counter() < deadline and len(search.hubs()) >= 2:
                 run = _Pass(search, pool, workers, sub_settings, candidates)
-                if not run.visit(rng, size, sub_seconds * size / 2, deadline):
+                order = rng.permutation(search.hubs())
+                if priority is not None:
+                    order = order[np.argsort(-priority(search.best)[order], kind="stable")]
+                if not run.visit(order, size, sub_seconds * size / 2, deadline):
                     break
     log.info(
         "large-neighbourhood search: %.6g -> %.6g (%d of %d neighbourhoods improved, "
@@ -375,10 +383,10 @@ class _Pass:
     settings: SolverSettings
     candidates: np.ndarray | None
 
-    def visit(self, rng: np.random.Generator, size: int, limit: float, deadline: float) -> bool:
-        """True if some neighbourhood improved the plan."""
+    def visit(self, hubs: np.ndarray, size: int, limit: float, deadline: float) -> bool:
+        """Visit the neighbourhoods of ``hubs`` in turn; True if one improved the plan."""
         search = self.search
-        order = collections.deque(rng.permutation(search.hubs()).tolist())
+        order = collections.deque(hubs.tolist())
         pending: dict[Future[np.ndarray | None], _Piece] = {}
         improved = False
         while True:

@@ -29,6 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ import pandas as pd
 from polygeo.errors import InputError
 from polygeo.optimise.assemble import make_plan
 from polygeo.optimise.backends import SolveResult, make_backend, solver_names
-from polygeo.optimise.bound import LagrangianBound, lagrangian_bound
+from polygeo.optimise.bound import LagrangianBound, hub_gaps, lagrangian_bound
 from polygeo.optimise.centres import start_from_bound
 from polygeo.optimise.cheapest import cheapest_start, check_budget
 from polygeo.optimise.fixing import (
@@ -93,6 +94,10 @@ CONTIGUOUS_SEARCH = True
 #: Share of the time left that the neighbourhood search gets on models with more than
 #: :data:`LNS_MIN_PAIRS` pairs (HiGHS cannot improve a plan of that size in minutes).
 LNS_SHARE = 0.85
+
+#: The search visits the hubs with the largest share of the gap first
+#: (:func:`~polygeo.optimise.bound.hub_gaps`); off: a random order.
+GAP_PRIORITY = True
 
 
 def solve(
@@ -477,6 +482,7 @@ def improve_plan(
             hubs_per_move=8,
             candidates=None if lb is None else candidate_sites(lb.site_frequency),
             on_improve=on_improve,
+            priority=None if lb is None or not GAP_PRIORITY else partial(hub_gaps, model, lb),
         )
     return v0, model.objective_value(v0)
 
