@@ -266,6 +266,27 @@ def test_a_move_solved_from_an_older_plan_is_checked_again():
     assert model.objective_value(search.best) == search.best_obj
 
 
+def _die(*_args: object) -> None:
+    os._exit(3)  # a worker killed (out of memory, say)
+
+
+def test_a_dead_worker_stops_the_search_with_its_best_plan(monkeypatch, caplog):
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.lns import large_neighbourhood_search
+    from polygeo.optimise.start import greedy_start
+
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
+    model = build_model(build_problem(areas, sites, table, Rules(min_population=15_000)))
+    start = greedy_start(model, improve_seconds=0)
+    monkeypatch.setattr("polygeo.optimise.lns._solve_piece", _die)
+    with caplog.at_level("WARNING", logger="polygeo"):
+        plan = large_neighbourhood_search(
+            model, start, seconds=30.0, settings=SolverSettings(threads=2)
+        )
+    assert "a worker process of the neighbourhood search died" in caplog.text
+    assert (plan == start).all() and model.is_feasible(plan)
+
+
 def test_start_plan_is_kept_when_the_solver_stops_with_nothing():
     """A solver killed at the time limit (CBC overruns: see Watchdog) keeps the start plan."""
     import time

@@ -16,6 +16,12 @@ keeps the sub-plan when it lowers the objective:
   contiguity cuts), and the sub-plan is checked against every row of the full
   model before it is kept.
 
+With ``threads`` > 1, that many neighbourhoods with no hub in common are solved at
+once in worker processes; a result that comes back after another one was kept is
+applied to the plan as it is then, and kept only if it still meets every row and
+improves. Each pass visits the hubs with the largest share of the gap first when
+given a ``priority`` (:func:`~polygeo.optimise.bound.hub_gaps`).
+
 The search stops at its deadline or when no neighbourhood improves.
 """
 
@@ -27,7 +33,14 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from typing import Any
 
 import numpy as np
@@ -343,22 +356,29 @@ def large_neighbourhood_search(
     search = _Search(model, v, on_improve)
     first_obj = search.best_obj
     sizes = [k for k in NEIGHBOURHOOD_SIZES if k <= hubs_per_move] or [hubs_per_move]
-    with _pool(workers) as pool:
-        for size in sizes:
-            log.debug(
-                "neighbourhoods of %d hubs from %.6g (%.1f s)",
-                size,
-                search.best_obj,
-                time.perf_counter() - t0,
-            )
-            search.stale = set()
-            while time.perf_counter() < deadline and len(search.hubs()) >= 2:
-                run = _Pass(search, pool, workers, sub_settings, candidates)
-                order = rng.permutation(search.hubs())
-                if priority is not None:
-                    order = order[np.argsort(-priority(search.best)[order], kind="stable")]
-                if not run.visit(order, size, sub_seconds * size / 2, deadline):
-                    break
+    try:
+        with _pool(workers) as pool:
+            for size in sizes:
+                log.debug(
+                    "neighbourhoods of %d hubs from %.6g (%.1f s)",
+                    size,
+                    search.best_obj,
+                    time.perf_counter() - t0,
+                )
+                search.stale = set()
+                while time.perf_counter() < deadline and len(search.hubs()) >= 2:
+                    run = _Pass(search, pool, workers, sub_settings, candidates)
+                    order = rng.permutation(search.hubs())
+                    if priority is not None:
+                        order = order[np.argsort(-priority(search.best)[order], kind="stable")]
+                    if not run.visit(order, size, sub_seconds * size / 2, deadline):
+                        break
+    except BrokenExecutor:
+        log.warning(
+            "a worker process of the neighbourhood search died (out of memory?): the "
+            "search stops with its best plan so far; set [solver] threads = 1 to search "
+            "in this process"
+        )
     log.info(
         "large-neighbourhood search: %.6g -> %.6g (%d of %d neighbourhoods improved, "
         "%d clashed, %d at once, %.1f s)",
