@@ -388,7 +388,12 @@ SOLVER = Table(
         _k("name", "string", "highs, cbc or a PuLP solver name", "highs"),
         _k("time_limit", "number", "seconds for the search", minimum=0),
         _k("gap", "number", "relative MIP gap to stop at (0.01 = 1%)", minimum=0),
-        _k("threads", "integer", "solver threads", minimum=1),
+        _k(
+            "threads",
+            "integer",
+            "solver threads; above 1, also worker processes for parts and neighbourhoods",
+            minimum=1,
+        ),
         _k("msg", "boolean", "show the solver's log", False),
         _k("extra", "table", "solver-specific options"),
     ),

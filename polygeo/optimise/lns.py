@@ -238,8 +238,9 @@ class _InThisProcess(Executor):
 
 
 def _pool(workers: int) -> Executor:
-    """``workers`` processes, each started afresh (not forked from a process whose
-    solver threads would not survive the fork)."""
+    """``workers`` processes, forked where the system can (as :mod:`.parts` does: no
+    ``__main__`` guard needed in the caller's script; each worker rebuilds HiGHS'
+    thread pool for one thread), else spawned."""
     if workers <= 1:
         return _InThisProcess()
     methods = multiprocessing.get_all_start_methods()
