@@ -224,6 +224,51 @@ def test_neighbourhood_search_opens_only_candidate_sites():
     assert_valid(plan, areas, sites, table, rules)
 
 
+def test_nearest_pairs_are_each_areas_cheapest_among_the_sites_offered():
+    import numpy as np
+    import pandas as pd
+
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.lns import nearest_pairs
+
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
+    model = build_model(build_problem(areas, sites, table, Rules(min_population=15_000)))
+    p = model.problem
+    offered = np.zeros(p.n_sites, dtype=bool)
+    offered[::3] = True
+    mask = nearest_pairs(model, offered, 3)
+    pairs = pd.DataFrame(
+        {"area": p.pair_area, "site": p.pair_site, "cost": model.c[: model.n_x], "kept": mask}
+    )
+    assert not pairs.loc[~offered[pairs["site"]], "kept"].any()
+    eligible = pairs[offered[pairs["site"]]]
+    for area, rows in eligible.groupby("area"):
+        kept = rows[rows["kept"]]
+        assert len(kept) == min(3, len(rows)), area
+        assert kept["cost"].max() <= rows.loc[~rows["kept"], "cost"].to_numpy().min(initial=np.inf)
+
+
+def test_the_search_with_nearest_pairs_moves_areas_only_to_them():
+
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.assemble import make_plan
+    from polygeo.optimise.lns import large_neighbourhood_search, nearest_pairs
+    from polygeo.optimise.start import greedy_start
+
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
+    rules = Rules(min_population=15_000)
+    model = build_model(build_problem(areas, sites, table, rules))
+    start = greedy_start(model, improve_seconds=0)
+    better = large_neighbourhood_search(
+        model, start, seconds=3.0, sizes=(2, 4, 16), nearest=4, passes_below=1
+    )
+    assert model.objective_value(better) < model.objective_value(start) - 1.0
+    moved = (better[: model.n_x] > 0.5) & (start[: model.n_x] < 0.5)
+    assert moved.any()
+    assert nearest_pairs(model, None, 4)[moved].all()
+    assert_valid(make_plan(model, better, {"status": "search"}), areas, sites, table, rules)
+
+
 def test_a_move_solved_from_an_older_plan_is_checked_again():
     """With several workers a move may come back after another one was kept: it is
     applied to the plan as it is now, and kept only if that plan meets every row and

@@ -22,6 +22,11 @@ applied to the plan as it is then, and kept only if it still meets every row and
 improves. Each pass visits the hubs with the largest share of the gap first when
 given a ``priority`` (:func:`~polygeo.optimise.bound.hub_gaps`).
 
+Where the search is all that improves the plan (London, England), larger groups pay
+more than many passes over small ones once those stall; offering each freed area
+only its few cheapest pairs (``nearest``, :func:`nearest_pairs`) makes a group of 16
+hubs about as quick to solve as one of six with every pair.
+
 The search stops at its deadline or when no neighbourhood improves.
 """
 
@@ -93,6 +98,7 @@ def _neighbourhood_model(
     candidates: np.ndarray | None = None,
     *,
     need_start: bool = True,
+    pairs: np.ndarray | None = None,
 ) -> tuple[Model, np.ndarray, np.ndarray | None] | None:
     """The sub-model freeing the areas of ``hubs``; returns (model, pair map, start).
 
@@ -121,6 +127,8 @@ def _neighbourhood_model(
         home_ok[ok] = free[p.home[ok]]
         offered &= home_ok
     keep = free[p.pair_area] & offered[p.pair_site]
+    if pairs is not None:
+        keep &= pairs | (np.arange(model.n_x) == choice[p.pair_area])
     # sites that cannot gather the minimum from the freed areas
     for _ in range(3):
         reach = np.bincount(
@@ -185,9 +193,13 @@ class _Piece:
 
 
 def _piece(
-    model: Model, v: np.ndarray, group: tuple[int, ...], candidates: np.ndarray | None
+    model: Model,
+    v: np.ndarray,
+    group: tuple[int, ...],
+    candidates: np.ndarray | None,
+    pairs: np.ndarray | None = None,
 ) -> _Piece | None:
-    built = _neighbourhood_model(model, v, np.array(group), candidates)
+    built = _neighbourhood_model(model, v, np.array(group), candidates, pairs=pairs)
     if built is None:
         return None
     sub_model, pk, start = built
@@ -307,6 +319,9 @@ def large_neighbourhood_search(
     candidates: np.ndarray | None = None,
     on_improve: Callable[[float], None] | None = None,
     priority: Callable[[np.ndarray], np.ndarray] | None = None,
+    nearest: int | None = None,
+    sizes: tuple[int, ...] | None = None,
+    passes_below: int | None = None,
 ) -> np.ndarray:
     """Improve a feasible solution ``v`` of ``model`` by re-solving neighbourhoods.
 
@@ -342,6 +357,16 @@ def large_neighbourhood_search(
         Per site, a score for the current plan (e.g. each hub's share of the gap,
         :func:`~polygeo.optimise.bound.hub_gaps`): each pass over the hubs visits
         the highest first. Default: a random order.
+    nearest
+        Offer each freed area only its ``nearest`` cheapest pairs among the sites
+        offered (:func:`nearest_pairs`; its current pair always): sub-models a
+        third to a fifth the size, so larger groups fit in the time. Default: all.
+    sizes
+        The group sizes in turn (default :data:`NEIGHBOURHOOD_SIZES` up to
+        ``hubs_per_move``).
+    passes_below
+        Every size but the last gets at most this many passes over the hubs
+        before the next (default: until a pass finds nothing).
 
     Returns
     -------
@@ -356,7 +381,9 @@ def large_neighbourhood_search(
     sub_settings = SolverSettings(name="highs", gap=1e-6, threads=1 if workers > 1 else threads)
     search = _Search(model, v, on_improve)
     first_obj = search.best_obj
-    sizes = [k for k in NEIGHBOURHOOD_SIZES if k <= hubs_per_move] or [hubs_per_move]
+    if sizes is None:
+        sizes = tuple(k for k in NEIGHBOURHOOD_SIZES if k <= hubs_per_move) or (hubs_per_move,)
+    pairs = None if nearest is None else nearest_pairs(model, candidates, nearest)
     try:
         with _pool(workers) as pool:
             for size in sizes:
@@ -367,8 +394,12 @@ def large_neighbourhood_search(
                     time.perf_counter() - t0,
                 )
                 search.stale = set()
+                passes = 0
                 while time.perf_counter() < deadline and len(search.hubs()) >= 2:
-                    run = _Pass(search, pool, workers, sub_settings, candidates)
+                    if size != sizes[-1] and passes_below is not None and passes >= passes_below:
+                        break
+                    passes += 1
+                    run = _Pass(search, pool, workers, sub_settings, candidates, pairs)
                     order = rng.permutation(search.hubs())
                     if priority is not None:
                         order = order[np.argsort(-priority(search.best)[order], kind="stable")]
@@ -403,6 +434,7 @@ class _Pass:
     workers: int
     settings: SolverSettings
     candidates: np.ndarray | None
+    pairs: np.ndarray | None = None
 
     def visit(self, hubs: np.ndarray, size: int, limit: float, deadline: float) -> bool:
         """Visit the neighbourhoods of ``hubs`` in turn; True if one improved the plan."""
@@ -422,7 +454,7 @@ class _Pass:
                     deferred.append(j)
                     continue
                 search.stale.add(group)
-                piece = _piece(search.model, search.best, group, self.candidates)
+                piece = _piece(search.model, search.best, group, self.candidates, self.pairs)
                 if piece is None:
                     continue
                 busy.update(group)
@@ -448,6 +480,24 @@ class _Pass:
             return None
         group = _group_of(self.search.model, hubs, j, size)
         return None if group in self.search.stale else group
+
+
+def nearest_pairs(model: Model, sites: np.ndarray | None, k: int) -> np.ndarray:
+    """Mask of each area's ``k`` cheapest pairs among ``sites`` (a mask; default all).
+
+    Cheapest by objective coefficient, which for every area ranks its pairs as the
+    Lagrangian reduced costs ``c_ij - lambda_i`` do.
+    """
+    p = model.problem
+    eligible = np.ones(model.n_x, dtype=bool) if sites is None else sites[p.pair_site]
+    idx = np.flatnonzero(eligible)
+    idx = idx[np.lexsort((model.c[idx], p.pair_area[idx]))]
+    area = p.pair_area[idx]
+    first = np.r_[0, np.flatnonzero(np.diff(area)) + 1]
+    rank = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
+    mask = np.zeros(model.n_x, dtype=bool)
+    mask[idx[rank < k]] = True
+    return mask
 
 
 #: Sites opened in more than this share of the relaxation's last steps are candidates.
