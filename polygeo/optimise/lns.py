@@ -358,8 +358,8 @@ def large_neighbourhood_search(
         :func:`~polygeo.optimise.bound.hub_gaps`): each pass over the hubs visits
         the highest first. Default: a random order.
     nearest
-        Offer each freed area only its ``nearest`` cheapest pairs among the sites
-        offered (:func:`nearest_pairs`; its current pair always): sub-models a
+        Offer each freed area only its ``nearest`` cheapest pairs among the
+        ``candidates`` (:func:`nearest_pairs`; its current pair always): sub-models a
         third to a fifth the size, so larger groups fit in the time. Default: all.
     sizes
         The group sizes in turn (default :data:`NEIGHBOURHOOD_SIZES` up to
