@@ -98,9 +98,10 @@ LNS_SHARE = 0.85
 #: The neighbourhood search on models the solver cannot take (more than
 #: :data:`SOLVER_MAX_PAIRS` pairs), where the search is what improves the plan: hubs
 #: freed together (in turn, one pass over the hubs each but the last), each freed
-#: area's cheapest pairs offered. London, 600 s: 3.2150 min against 3.2348 with groups
-#: of 2 to 8 and every pair. Smaller models keep groups of 2 to 8 with every pair,
-#: until the search stops improving, so the solver gets the time to raise the bound.
+#: area's cheapest pairs offered. London, 600 s: 3.2150-3.2181 min against 3.2180-3.2348
+#: with groups of 2 to 8 and every pair (BENCHMARKS.md). Smaller models keep groups
+#: of 2 to 8 with every pair, until the search stops improving, so the solver gets the
+#: time to raise the bound.
 SEARCH_SIZES = (2, 3, 4, 8, 16)
 SEARCH_PASSES: int | None = 1
 SEARCH_NEAREST: int | None = 6
