@@ -128,7 +128,10 @@ def _neighbourhood_model(
         offered &= home_ok
     keep = free[p.pair_area] & offered[p.pair_site]
     if pairs is not None:
-        keep &= pairs | (np.arange(model.n_x) == choice[p.pair_area])
+        current = choice[free]  # the freed areas keep their own pair whatever its rank
+        keep_current = keep[current]
+        keep &= pairs
+        keep[current] = keep_current
     # sites that cannot gather the minimum from the freed areas
     for _ in range(3):
         reach = np.bincount(
