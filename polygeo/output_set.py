@@ -11,7 +11,9 @@ per run) and only when every file is written swaps it into place in one step:
 - an exclusive lock on ``.out.lock`` serialises the swaps of concurrent runs
   into one folder, so each swap moves one complete set out and one in;
 - an interrupted or failed run removes its own temporary folder and leaves the
-  target as it was.
+  target as it was; a run killed outright (SIGKILL, out of memory) cannot, so each
+  temporary folder names its process (``.out.tmp-<run id>.<pid>@<host>``) and the
+  next run into the same folder removes those whose process on this host is gone.
 
 ``summary.json`` names the run (``run.id``, ``run.scenario_sha256``) and lists the
 SHA-256 of every other file of the set (``run.files``), so a reader can prove the
@@ -26,6 +28,7 @@ import ctypes.util
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -38,11 +41,14 @@ from typing import Any
 
 from polygeo.errors import InputError
 
+log = logging.getLogger("polygeo")
+
 __all__ = [
     "OutputSet",
     "check_output_file",
     "check_writable",
     "new_run_id",
+    "remove_abandoned",
     "scenario_sha256",
     "verify_output_set",
 ]
@@ -164,7 +170,9 @@ class OutputSet:
         """Check ``target`` is writable and create the run's temporary folder beside it."""
         check_writable(self.target)
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        folder = self.target.parent / f".{self.target.name}.tmp-{self.run_id}"
+        remove_abandoned(self.target)
+        owner = f"{os.getpid()}@{_host()}"
+        folder = self.target.parent / f".{self.target.name}.tmp-{self.run_id}.{owner}"
         try:
             folder.mkdir()
         except OSError as exc:
@@ -241,6 +249,47 @@ class OutputSet:
             os.rename(self.target, backup)
             os.rename(self.folder, self.target)
         return backup
+
+
+def _host() -> str:
+    return os.uname().nodename if hasattr(os, "uname") else "localhost"
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive but another user's (PermissionError), or no signals here
+        return False
+    return False
+
+
+def remove_abandoned(target: str | Path) -> list[Path]:
+    """Remove the temporary folders beside ``target`` of runs killed on this host.
+
+    A temporary folder is abandoned when the process its name records
+    (``.<target>.tmp-<run id>.<pid>@<host>``) ran on this host and no longer exists;
+    folders of other hosts (a shared disk) and of running processes are left alone.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    target = Path(target)
+    host = _host()
+    removed = []
+    for folder in target.parent.glob(f".{target.name}.tmp-*.*@*"):
+        head, _, where = folder.name.rpartition("@")
+        pid_text = head.rpartition(".")[2]
+        if where != host or not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        if _process_is_gone(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed %s, left by a run that was killed (process %s)", folder, pid_text)
+            removed.append(folder)
+    return removed
 
 
 def _files(folder: Path) -> list[str]:

@@ -278,3 +278,35 @@ def test_files_in_subfolders_belong_to_the_set(tmp_path):
     assert verify_output_set(target) == [
         f"report/index.html differs from the file run {output.run_id} wrote"
     ]
+
+
+def _killed_run(target: Path) -> Path:
+    """A run that opened its output set and was killed with SIGKILL (no clean-up)."""
+    code = (
+        "import os, signal, sys; from polygeo.output_set import OutputSet; "
+        "o = OutputSet(sys.argv[1]); o.open(); (o.folder / 'hubs.csv').write_text('x'); "
+        "print(o.folder, flush=True); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(target)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == -signal.SIGKILL
+    folder = Path(done.stdout.strip())
+    assert folder.exists()
+    return folder
+
+
+def test_next_run_removes_the_folder_of_a_killed_run(tiny, tmp_path):
+    out = tmp_path / "out"
+    killed = _killed_run(out)
+    assert leftovers(tmp_path) == [killed.name]
+    # a live run's folder (this process's parent) and another host's are left alone
+    live = tmp_path / f".out.tmp-20261124T000000Z-000000.{os.getppid()}@{os.uname().nodename}"
+    elsewhere = tmp_path / ".out.tmp-20261124T000000Z-000001.1@another-host"
+    live.mkdir()
+    elsewhere.mkdir()
+
+    run_scenario(load_scenario(tiny), out_dir=out, progress=False)
+
+    assert_complete(out)
+    assert leftovers(tmp_path) == sorted([live.name, elsewhere.name])
