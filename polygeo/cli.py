@@ -99,7 +99,7 @@ def validate(
     from polygeo.scenario import check_settings, load_scenario
 
     if _is_sweep_file(scenario):
-        _validate_sweep(scenario)
+        _validate_sweep(scenario, as_json)
         return
     try:
         scn = load_scenario(scenario)
@@ -127,17 +127,27 @@ def _is_sweep_file(path: Path) -> bool:
         return False
 
 
-def _validate_sweep(path: Path) -> None:
+def _validate_sweep(path: Path, as_json: bool = False) -> None:
+    """Check a sweep file and every variant's scenario (exit 2 when any is wrong)."""
     from polygeo.sweep import load_sweep
 
     try:
         sweep = load_sweep(path)
     except PolygeoError as exc:
+        if as_json:
+            typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
         raise _fail(exc) from None
     bad = [v for v in sweep.variants if v.problem]
-    typer.echo(f"{path.name}: {len(sweep.variants)} variants, {len(bad)} with problems")
-    for variant in bad:
-        typer.echo(f"variant {variant.name}: {variant.problem}", err=True)
+    if as_json:
+        variants = [
+            {"name": v.name, "changes": v.changes, "folder": str(v.folder), "problem": v.problem}
+            for v in sweep.variants
+        ]
+        typer.echo(json.dumps({"sweep": str(path), "variants": variants}, indent=2))
+    else:
+        typer.echo(f"{path.name}: {len(sweep.variants)} variants, {len(bad)} with problems")
+        for variant in bad:
+            typer.echo(f"variant {variant.name}: {variant.problem}", err=True)
     if bad:
         raise typer.Exit(2)
 

@@ -100,6 +100,33 @@ def test_variants_are_built_and_checked_before_running(tmp_path):
     assert len({v.digest for v in sweep.variants[:3]}) == 3
 
 
+def test_validate_a_sweep_file_in_text_and_json(tmp_path):
+    path = _write(tmp_path)
+    cli = [sys.executable, "-m", "polygeo", "validate", str(path)]
+    text = subprocess.run(cli, capture_output=True, text=True, check=False)
+    assert text.returncode == 2
+    assert text.stdout == "sweep.toml: 4 variants, 1 with problems\n"
+    assert "variant bad hubs: scenario.toml (variant bad hubs) [rules]: hubs min (5)" in text.stderr
+
+    found = subprocess.run([*cli, "--json"], capture_output=True, text=True, check=False)
+    assert found.returncode == 2
+    report = json.loads(found.stdout)
+    assert report["sweep"] == str(path)
+    by_name = {v["name"]: v for v in report["variants"]}
+    assert list(by_name) == ["min_population=30000", "min_population=40000", "impossible <b>",
+                             "bad hubs"]  # fmt: skip
+    assert by_name["min_population=30000"]["problem"] is None
+    assert by_name["min_population=30000"]["changes"] == {"rules.min_population": 30000}
+    assert by_name["bad hubs"]["problem"].endswith("hubs min (5) is larger than hubs max (2).")
+
+    broken = _write(tmp_path, SMALL.replace('"rules.hubs" =', '"rule.hubs" ='))
+    failed = subprocess.run([*cli[:-1], str(broken), "--json"], capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert failed.returncode == 2
+    (error,) = json.loads(failed.stdout)["errors"]
+    assert error["message"].startswith("sweep.toml [[variant]] #2 'rule.hubs': names no scenario")
+
+
 def _plan_from_files(folder: Path) -> dict:
     assignments = pd.read_csv(folder / "assignments.csv", dtype={"area_id": str})
     hubs = pd.read_csv(folder / "hubs.csv", dtype={"site_id": str})
