@@ -92,9 +92,26 @@ def _number(value: Any, digits: int = 0) -> str:
     return "" if value is None or pd.isna(value) else f"{float(value):,.{digits}f}"
 
 
+def _getter(row: Any) -> Any:
+    return row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
+
+
+def hub_tip(row: Any) -> str:
+    """Hover text of a hub and its catchment: name, id and people, escaped.
+
+    The popup (:func:`hub_html`, on click) has the rest; a tooltip repeating it would
+    stand beside the open popup.
+    """
+    get = _getter(row)
+    return (
+        f"<b>{safe_text(get('name'))}</b> ({safe_text(get('site_id'))}): "
+        f"{_number(get('population'))} people"
+    )
+
+
 def hub_html(row: Any) -> str:
-    """Popup / tooltip HTML of a hub and its catchment, every user string escaped."""
-    get = row.get if hasattr(row, "get") else lambda k, d=None: getattr(row, k, d)
+    """Popup HTML of a hub and its catchment, every user string escaped."""
+    get = _getter(row)
     lines = [
         f"<b>{safe_text(get('name'))}</b> ({safe_text(get('site_id'))})",
         f"kind: {safe_text(get('kind'))}",
@@ -153,8 +170,8 @@ def _geojson(data: dict[str, Any], name: str, style: Any, **kwargs: Any) -> Any:
 
 def _catchments_layer(catchments: gpd.GeoDataFrame, tolerance: float) -> Any:
     web = _to_web(catchments, tolerance)
-    web["tip"] = [hub_html(r) for _, r in web.iterrows()]
-    web["popup"] = web["tip"]
+    web["tip"] = [hub_tip(r) for _, r in web.iterrows()]
+    web["popup"] = [hub_html(r) for _, r in web.iterrows()]
     web["fill"] = [catchment_colour(int(c)) for c in web["colour"]]
     polygons = is_polygonal(web)
 
@@ -181,8 +198,8 @@ def _hubs_layer(hubs: gpd.GeoDataFrame, style_keys: MapStyle) -> Any:
     import folium
 
     web = hubs.to_crs("EPSG:4326")
-    web["tip"] = [hub_html(r) for _, r in web.iterrows()]
-    web["popup"] = web["tip"]
+    web["tip"] = [hub_tip(r) for _, r in web.iterrows()]
+    web["popup"] = [hub_html(r) for _, r in web.iterrows()]
     web["fill"] = [style_keys.kinds.get(str(k), "#555555") for k in web["kind"]]
     web["ring"] = [style_keys.options.get(str(o), "#222222") for o in web["option"]]
 

@@ -284,6 +284,23 @@ def test_map_renders_offline_in_chromium_with_names_as_text(hostile_run, tmp_pat
         assert all(n == 0 for _, n in texts)
         for name in hubs["name"]:
             assert name in shown
+        assert all("catchment population:" in t for t, _ in texts)
+        # hovering shows the name and people only, not the popup's lines a second time
+        tips = browser.run(
+            """
+            const out = [];
+            for (const path of document.querySelectorAll('path.pg-hub')) {
+              path.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+              const tips = document.querySelectorAll('.leaflet-tooltip');
+              out.push(tips[tips.length - 1].innerText);
+              path.dispatchEvent(new MouseEvent('mouseout', {bubbles: true}));
+            }
+            return out;"""
+        )
+        expected = [
+            f"{h.name} ({h.site_id}): {h.population:,.0f} people" for h in hubs.itertuples()
+        ]
+        assert sorted(tips) == sorted(expected)
         assert browser.alert_text() is None
         assert browser.console_errors() == []
         shot = browser.screenshot(tmp_path / "map.png")
