@@ -22,6 +22,7 @@ Instances: see scripts/optimise_instances.py. Figures are in BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -68,6 +69,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--marks", default="60,300,600", help="wall seconds to report gaps at")
     parser.add_argument("--without", default="", help=f"comma list of {sorted(TECHNIQUES)}")
+    parser.add_argument(
+        "--lns-seconds",
+        type=float,
+        default=None,
+        help="neighbourhood search budget (default: the driver's share)",
+    )
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="append the record to this file")
     args = parser.parse_args()
@@ -81,12 +88,13 @@ def main() -> None:
         gap=args.gap if args.gap is not None else scenario_solver.gap,
         threads=args.threads if args.threads is not None else scenario_solver.threads,
     )
-    kwargs: dict = {}
+    kwargs: dict = {} if args.lns_seconds is None else {"lns_seconds": args.lns_seconds}
     for name in filter(None, args.without.split(",")):
         kwargs.update(TECHNIQUES[name])
         if name == "connect":
-            import polygeo.optimise.solve as solve_module
-
+            # the module itself: ``import polygeo.optimise.solve as m`` gives the function
+            # ``polygeo.optimise.solve``, which the package exports under the same name
+            solve_module = importlib.import_module("polygeo.optimise.solve")
             solve_module.CONTIGUOUS_SEARCH = False
     t1 = time.perf_counter()
     plan = solve(
