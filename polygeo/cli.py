@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 ScenarioArg = Annotated[Path, typer.Argument(help="The scenario file (TOML).", show_default=False)]

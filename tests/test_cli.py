@@ -35,6 +35,14 @@ def test_help_everywhere(command):
     assert "Usage" in result.stdout
 
 
+@pytest.mark.parametrize(("command", "table"), [("run", "[output]"), ("calibrate", "[travel]")])
+def test_help_names_the_scenario_tables_as_written(command, table):
+    # Rich markup would read "[output]" as a style tag and drop it from the help
+    result = polygeo(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert table in result.stdout
+
+
 def test_missing_scenario_is_a_clear_error():
     result = polygeo("validate", "no-such-file.toml")
     assert result.returncode == 2
