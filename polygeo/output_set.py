@@ -256,6 +256,8 @@ def _host() -> str:
 
 
 def _process_is_gone(pid: int) -> bool:
+    if os.name != "posix":  # on Windows os.kill(pid, 0) would end the process
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
