@@ -108,7 +108,7 @@ def validate(
         inputs = load_inputs(scn)
     except PolygeoError as exc:
         if as_json:
-            typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
+            _echo_json_error(exc)
         raise _fail(exc) from None
     report = inputs.report
     if as_json:
@@ -117,6 +117,11 @@ def validate(
         typer.echo(report.format_text())
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _echo_json_error(exc: PolygeoError) -> None:
+    """The ``--json`` form of an input error that stops validation."""
+    typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
 
 
 def _is_sweep_file(path: Path) -> bool:
@@ -136,7 +141,7 @@ def _validate_sweep(path: Path, as_json: bool = False) -> None:
         sweep = load_sweep(path)
     except PolygeoError as exc:
         if as_json:
-            typer.echo(json.dumps({"errors": [{"code": "input", "message": str(exc)}]}))
+            _echo_json_error(exc)
         raise _fail(exc) from None
     bad = [v for v in sweep.variants if v.problem]
     if as_json:

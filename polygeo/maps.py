@@ -123,6 +123,13 @@ def hub_html(row: Any) -> str:
     return "<br>".join(lines)
 
 
+def _add_hub_texts(web: gpd.GeoDataFrame) -> None:
+    """Columns ``tip`` (hover, :func:`hub_tip`) and ``popup`` (click, :func:`hub_html`)."""
+    rows = [row for _, row in web.iterrows()]
+    web["tip"] = [hub_tip(row) for row in rows]
+    web["popup"] = [hub_html(row) for row in rows]
+
+
 def _to_web(frame: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
     """Simplify in the frame's own units, reproject to WGS84, round to ~1 m."""
     frame = frame.copy()
@@ -170,8 +177,7 @@ def _geojson(data: dict[str, Any], name: str, style: Any, **kwargs: Any) -> Any:
 
 def _catchments_layer(catchments: gpd.GeoDataFrame, tolerance: float) -> Any:
     web = _to_web(catchments, tolerance)
-    web["tip"] = [hub_tip(r) for _, r in web.iterrows()]
-    web["popup"] = [hub_html(r) for _, r in web.iterrows()]
+    _add_hub_texts(web)
     web["fill"] = [catchment_colour(int(c)) for c in web["colour"]]
     polygons = is_polygonal(web)
 
@@ -198,8 +204,7 @@ def _hubs_layer(hubs: gpd.GeoDataFrame, style_keys: MapStyle) -> Any:
     import folium
 
     web = hubs.to_crs("EPSG:4326")
-    web["tip"] = [hub_tip(r) for _, r in web.iterrows()]
-    web["popup"] = [hub_html(r) for _, r in web.iterrows()]
+    _add_hub_texts(web)
     web["fill"] = [style_keys.kinds.get(str(k), "#555555") for k in web["kind"]]
     web["ring"] = [style_keys.options.get(str(o), "#222222") for o in web["option"]]
 
