@@ -18,7 +18,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -135,7 +135,7 @@ def _is_sweep_file(path: Path) -> bool:
 
 def _validate_sweep(path: Path, as_json: bool = False) -> None:
     """Check a sweep file and every variant's scenario (exit 2 when any is wrong)."""
-    from polygeo.sweep import load_sweep
+    from polygeo.sweep import check_inputs, load_sweep
 
     try:
         sweep = load_sweep(path)
@@ -143,19 +143,38 @@ def _validate_sweep(path: Path, as_json: bool = False) -> None:
         if as_json:
             _echo_json_error(exc)
         raise _fail(exc) from None
+    inputs = check_inputs(sweep)
     bad = [v for v in sweep.variants if v.problem]
     if as_json:
-        variants = [
-            {"name": v.name, "changes": v.changes, "folder": str(v.folder), "problem": v.problem}
-            for v in sweep.variants
-        ]
-        typer.echo(json.dumps({"sweep": str(path), "variants": variants}, indent=2))
+        typer.echo(json.dumps(_sweep_report(path, sweep, inputs), indent=2))
     else:
         typer.echo(f"{path.name}: {len(sweep.variants)} variants, {len(bad)} with problems")
+        for found in inputs:
+            first = "" if found.report is None else found.report.format_text().splitlines()[0]
+            names = ", ".join(found.variants[:3]) + (", ..." if len(found.variants) > 3 else "")
+            count = len(found.variants)
+            typer.echo(f"inputs of {count} variant(s) ({names}): {first or 'not read'}")
         for variant in bad:
             typer.echo(f"variant {variant.name}: {variant.problem}", err=True)
     if bad:
         raise typer.Exit(2)
+
+
+def _sweep_report(path: Path, sweep: Any, inputs: list) -> dict[str, Any]:
+    """The ``--json`` form of a checked sweep: its variants and each set of inputs."""
+    variants = [
+        {"name": v.name, "changes": v.changes, "folder": str(v.folder), "problem": v.problem}
+        for v in sweep.variants
+    ]
+    sets = [
+        {
+            "variants": found.variants,
+            "report": None if found.report is None else found.report.to_dict(),
+            "error": found.error,
+        }
+        for found in inputs
+    ]
+    return {"sweep": str(path), "variants": variants, "inputs": sets}
 
 
 @app.command()

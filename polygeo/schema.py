@@ -638,7 +638,9 @@ class _Checker:
                 self.add(label, f"must be {op} {key.minimum:g}, got {value!r}.")
         if "path" in key.types and isinstance(value, str) and self.base_dir is not None:
             path = (self.base_dir / value).expanduser()
-            if not path.exists():
+            if not path.exists() and Path(value).expanduser().is_absolute():
+                self.add(label, f"file not found: {value}.")
+            elif not path.exists():
                 self.add(
                     label,
                     f"file not found: {value!r} is {path.resolve()} (relative paths "

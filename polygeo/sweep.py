@@ -138,7 +138,8 @@ def load_sweep(path: str | Path) -> Sweep:
     common = dict(data.get("set", {}))
     for name, changes, values in _variant_changes(data):
         folder = out_dir / "variants" / slug(name)
-        merged = apply_changes(base_data, {**common, **values}, folder)
+        absolute = _absolute_changes({**common, **values}, base_dir)
+        merged = apply_changes(base_data, absolute, folder)
         sweep.variants.append(Variant(name, changes, merged, folder))
     names = [slug(v.name) for v in sweep.variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -246,6 +247,18 @@ def apply_changes(base: Mapping[str, Any], values: Mapping[str, Any], folder: Pa
     return data
 
 
+def _absolute_changes(values: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """Dotted changes with every path made absolute: a sweep file's paths are relative to it."""
+    out = {}
+    for dotted, value in values.items():
+        table, _, key = dotted.rpartition(".")
+        if table:
+            out[dotted] = absolute_paths({table: {key: value}}, folder)[table][key]
+        else:
+            out[dotted] = absolute_paths({dotted: value}, folder)[dotted]
+    return out
+
+
 def absolute_paths(data: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
     """A parsed scenario with every path key (declared ``path`` in the schema) absolute."""
     from polygeo.schema import SCENARIO
@@ -282,6 +295,80 @@ def _check_variant(variant: Variant, base: Path) -> None:
         variant.problem = str(exc)
         return
     variant.digest = digest(variant.scenario)
+
+
+#: The scenario fields that decide which areas and sites a run reads.
+INPUT_FIELDS = ("areas", "sites", "crs", "assume_crs", "sites_within_m", "new_build")
+
+
+@dataclass
+class InputSet:
+    """One distinct set of areas and sites, read once for every variant that uses it.
+
+    Attributes
+    ----------
+    variants
+        Names of the variants that read it.
+    report
+        Its :class:`~polygeo.validate.ValidationReport`, or ``None`` when it could
+        not be read.
+    error
+        Why it could not be read (a missing file, a wrong column), or ``None``.
+    """
+
+    variants: list[str]
+    report: Any = None
+    error: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why its variants cannot run: the read error or every validation error."""
+        if self.error is not None:
+            return self.error
+        if self.report is None or self.report.ok:
+            return None
+        errors = "; ".join(f"{f.code}: {f.message}" for f in self.report.errors)
+        return f"its areas and sites have {len(self.report.errors)} error(s): {errors}"
+
+
+def check_inputs(sweep: Sweep) -> list[InputSet]:
+    """Read and validate the areas and sites of every variant that checks, each set once.
+
+    Variants whose scenarios read the same files with the same settings share one
+    read. A variant whose inputs fail gets that failure as its ``problem``.
+
+    Parameters
+    ----------
+    sweep
+        A loaded sweep (:func:`load_sweep`).
+
+    Returns
+    -------
+    list of InputSet
+        One per distinct set of inputs, in the order of their first variant.
+    """
+    from polygeo.errors import PolygeoError
+    from polygeo.pipeline import load_inputs
+
+    sets: dict[str, InputSet] = {}
+    firsts: dict[str, Variant] = {}
+    for variant in sweep.variants:
+        if variant.problem:
+            continue
+        fields = {name: getattr(variant.scenario, name) for name in INPUT_FIELDS}
+        key = json.dumps(fields, sort_keys=True, default=str)
+        sets.setdefault(key, InputSet([])).variants.append(variant.name)
+        firsts.setdefault(key, variant)
+    for key, found in sets.items():
+        try:
+            found.report = load_inputs(firsts[key].scenario).report
+        except PolygeoError as exc:
+            found.error = str(exc)
+    by_name = {v.name: v for v in sweep.variants}
+    for found in sets.values():
+        for name in found.variants:
+            by_name[name].problem = found.problem
+    return list(sets.values())
 
 
 def digest(scenario: Any) -> str:

@@ -105,7 +105,11 @@ def test_validate_a_sweep_file_in_text_and_json(tmp_path):
     cli = [sys.executable, "-m", "polygeo", "validate", str(path)]
     text = subprocess.run(cli, capture_output=True, text=True, check=False)
     assert text.returncode == 2
-    assert text.stdout == "sweep.toml: 4 variants, 1 with problems\n"
+    assert text.stdout.splitlines() == [
+        "sweep.toml: 4 variants, 1 with problems",
+        "inputs of 3 variant(s) (min_population=30000, min_population=40000, impossible <b>): "
+        "Validation OK: 0 errors, 1 warning",
+    ]
     assert "variant bad hubs: scenario.toml (variant bad hubs) [rules]: hubs min (5)" in text.stderr
 
     found = subprocess.run([*cli, "--json"], capture_output=True, text=True, check=False)
@@ -125,6 +129,50 @@ def test_validate_a_sweep_file_in_text_and_json(tmp_path):
     assert failed.returncode == 2
     (error,) = json.loads(failed.stdout)["errors"]
     assert error["message"].startswith("sweep.toml [[variant]] #2 'rule.hubs': names no scenario")
+
+
+def test_validate_reads_each_set_of_inputs_once_and_names_bad_data(tmp_path):
+    rows = (DEMO.parent / "population.csv").read_text().splitlines()
+    rows[2] = rows[2].split(",")[0] + ",-5"  # one area with a negative population
+    (tmp_path / "pop_bad.csv").write_text("\n".join(rows) + "\n")
+    path = _write(
+        tmp_path,
+        f"""\
+base = "{DEMO.as_posix()}"
+[[variant]]
+name = "as published"
+[[variant]]
+name = "tighter"
+"rules.min_population" = 60000
+[[variant]]
+name = "bad population"
+"areas.population" = "pop_bad.csv"
+[[variant]]
+name = "missing sites"
+"sites" = [{{path = "nowhere.csv", kind = "gp", id = "code"}}]
+[output]
+dir = "out"
+""",
+    )
+    cli = [sys.executable, "-m", "polygeo", "validate"]
+    found = subprocess.run([*cli, str(path), "--json"], capture_output=True, text=True, check=False)
+    assert found.returncode == 2
+    report = json.loads(found.stdout)
+    problems = {v["name"]: v["problem"] for v in report["variants"]}
+    assert problems["as published"] is None and problems["tighter"] is None
+    bad_area = rows[2].split(",")[0]
+    assert problems["bad population"] == (
+        "its areas and sites have 1 error(s): negative_population: pop_bad.csv: negative "
+        f"population -5 for area {bad_area} in column All Ages (row 3)"
+    )
+    # paths a sweep file sets are relative to the sweep file, like its base
+    assert problems["missing sites"].endswith(f"file not found: {tmp_path / 'nowhere.csv'}.")
+    good, bad = report["inputs"]  # the variants with the same inputs share one read
+    assert good["variants"] == ["as published", "tighter"]
+    base = subprocess.run([*cli, str(DEMO), "--json"], capture_output=True, text=True, check=True)
+    assert good["report"] == json.loads(base.stdout)
+    assert bad["variants"] == ["bad population"]
+    assert [e["code"] for e in bad["report"]["errors"]] == ["negative_population"]
 
 
 def _plan_from_files(folder: Path) -> dict:
