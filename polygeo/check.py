@@ -150,6 +150,75 @@ def _components(members: list[int], nbrs: list[set[int]]) -> int:
     return count
 
 
+@dataclass
+class _Plan:
+    """A plan and its inputs, normalised once: string ids, floats, populations."""
+
+    asg: pd.DataFrame  # area_id, site_id, minutes, exception, population
+    hub: pd.DataFrame  # site_id, option, capital_cost
+    hubs: pd.DataFrame  # the plan's hubs table as given (for hub_report)
+    areas: pd.DataFrame
+    sites: pd.DataFrame
+    rules: Any
+    area_ids: np.ndarray
+    site_ids: np.ndarray
+    area_row: dict[str, int]
+    pop: dict[str, float]
+    allow_exc: bool
+    open_set: set[str]
+    hub_pop: pd.Series
+
+    @classmethod
+    def build(cls, plan: Any, areas: pd.DataFrame, sites: pd.DataFrame, rules: Any) -> _Plan:
+        a, hubs = plan.assignments, plan.hubs
+        area_ids = areas["area_id"].astype(str).to_numpy(dtype=object)
+        pop = dict(zip(area_ids, areas["population"].astype(float), strict=True))
+        asg = pd.DataFrame(
+            {
+                "area_id": a["area_id"].astype(str).to_numpy(dtype=object),
+                "site_id": a["site_id"].astype(str).to_numpy(dtype=object),
+                "minutes": a["minutes"].astype(float).to_numpy(),
+                "exception": _column(a, "exception", bool, False),
+            }
+        )
+        asg["population"] = asg["area_id"].map(pop).fillna(0.0)
+        hub = pd.DataFrame(
+            {
+                "site_id": hubs["site_id"].astype(str).to_numpy(dtype=object),
+                "option": _column(hubs, "option", str, "reuse"),
+                "capital_cost": _column(hubs, "capital_cost", float, 0.0),
+            }
+        )
+        return cls(
+            asg=asg,
+            hub=hub,
+            hubs=hubs,
+            areas=areas,
+            sites=sites,
+            rules=rules,
+            area_ids=area_ids,
+            site_ids=sites["site_id"].astype(str).to_numpy(dtype=object),
+            area_row={k: i for i, k in enumerate(area_ids)},
+            pop=pop,
+            allow_exc=bool(_get(rules, "allow_exceptions", False)),
+            open_set=set(hub["site_id"]),
+            hub_pop=asg.groupby("site_id")["population"].sum(),
+        )
+
+    def normal(self) -> pd.DataFrame:
+        """Assignments of known areas, without the exceptions the rules allow."""
+        asg = self.asg[~(self.asg["exception"].to_numpy(dtype=bool) & self.allow_exc)]
+        return asg[asg["area_id"].isin(self.area_row)]
+
+
+def _column(frame: pd.DataFrame, name: str, kind: type, default: Any) -> np.ndarray:
+    """``frame[name]`` as an array of ``kind``, or ``default`` in every row without it."""
+    if name in frame:
+        values = frame[name].astype(kind).to_numpy()
+        return values.astype(object) if kind is str else values
+    return np.full(len(frame), default, dtype=object if kind is str else kind)
+
+
 def check(
     plan: Any,
     areas: pd.DataFrame,
@@ -182,202 +251,143 @@ def check(
     list of Violation
         Empty when every rule holds.
     """
-    out: list[Violation] = []
-    a = plan.assignments
-    hubs = plan.hubs
-    area_ids = areas["area_id"].astype(str).to_numpy(dtype=object)
-    site_ids = sites["site_id"].astype(str).to_numpy(dtype=object)
-    area_row = {k: i for i, k in enumerate(area_ids)}
-    site_set = set(site_ids)
-    pop = dict(zip(area_ids, areas["population"].astype(float), strict=True))
-    allow_exc = bool(_get(rules, "allow_exceptions", False))
+    p = _Plan.build(plan, areas, sites, rules)
+    option_found, capital, capacity = _option_violations(p, options)
+    return [
+        *_id_violations(p),
+        *_coverage_violations(p),
+        *_open_hub_violations(p),
+        *option_found,
+        *_population_violations(p, capacity),
+        *_travel_violations(p, travel),
+        *_site_violations(p),
+        *_count_violations(p, capital),
+        *_hub_kind_violations(p.open_set, p.asg, areas, sites, rules),
+        *_group_violations(p),
+        *_contiguity_violations(p, adjacency),
+        *_hub_report_violations(p),
+    ]
 
-    asg = pd.DataFrame(
-        {
-            "area_id": a["area_id"].astype(str).to_numpy(dtype=object),
-            "site_id": a["site_id"].astype(str).to_numpy(dtype=object),
-            "minutes": a["minutes"].astype(float).to_numpy(),
-            "exception": (
-                a["exception"].astype(bool).to_numpy()
-                if "exception" in a
-                else np.zeros(len(a), dtype=bool)
-            ),
-        }
-    )
-    hub = pd.DataFrame(
-        {
-            "site_id": hubs["site_id"].astype(str).to_numpy(dtype=object),
-            "option": (
-                hubs["option"].astype(str).to_numpy(dtype=object)
-                if "option" in hubs
-                else np.full(len(hubs), "reuse", dtype=object)
-            ),
-            "capital_cost": (
-                hubs["capital_cost"].astype(float).to_numpy()
-                if "capital_cost" in hubs
-                else np.zeros(len(hubs))
-            ),
-        }
-    )
 
-    # ids
-    bad_a = sorted(set(asg["area_id"]) - set(area_ids))
-    bad_s = sorted((set(asg["site_id"]) | set(hub["site_id"])) - site_set)
+def _id_violations(p: _Plan) -> list[Violation]:
+    out = []
+    bad_a = sorted(set(p.asg["area_id"]) - set(p.area_ids))
+    bad_s = sorted((set(p.asg["site_id"]) | set(p.hub["site_id"])) - set(p.site_ids))
     if bad_a:
-        out.append(
-            Violation(
-                "unknown_id",
-                f"{len(bad_a)} assigned area ids are not in the areas: {_examples(bad_a)}",
-                tuple(bad_a),
-            )
-        )
+        message = f"{len(bad_a)} assigned area ids are not in the areas: {_examples(bad_a)}"
+        out.append(Violation("unknown_id", message, tuple(bad_a)))
     if bad_s:
-        out.append(
-            Violation(
-                "unknown_id",
-                f"{len(bad_s)} site ids in the plan are not in the sites: {_examples(bad_s)}",
-                tuple(bad_s),
-            )
-        )
+        message = f"{len(bad_s)} site ids in the plan are not in the sites: {_examples(bad_s)}"
+        out.append(Violation("unknown_id", message, tuple(bad_s)))
+    return out
 
-    # coverage and duplicates
-    counts = asg["area_id"].value_counts()
-    missing = [i for i in area_ids if i not in counts.index]
+
+def _coverage_violations(p: _Plan) -> list[Violation]:
+    """Every area assigned exactly once; every hub listed once."""
+    out = []
+    counts = p.asg["area_id"].value_counts()
+    missing = [i for i in p.area_ids if i not in counts.index]
     if missing:
-        people = sum(pop[i] for i in missing)
-        out.append(
-            Violation(
-                "coverage",
-                f"{len(missing)} areas ({people:,.0f} people) are not assigned to any hub: "
-                f"{_examples(missing)}",
-                tuple(missing),
-            )
+        people = sum(p.pop[i] for i in missing)
+        message = (
+            f"{len(missing)} areas ({people:,.0f} people) are not assigned to any hub: "
+            f"{_examples(missing)}"
         )
+        out.append(Violation("coverage", message, tuple(missing)))
     dups = sorted(counts.index[counts > 1])
     if dups:
-        out.append(
-            Violation(
-                "duplicate",
-                f"{len(dups)} areas are assigned more than once: {_examples(dups)}",
-                tuple(dups),
-            )
-        )
-    hub_counts = hub["site_id"].value_counts()
+        message = f"{len(dups)} areas are assigned more than once: {_examples(dups)}"
+        out.append(Violation("duplicate", message, tuple(dups)))
+    hub_counts = p.hub["site_id"].value_counts()
     twice = sorted(hub_counts.index[hub_counts > 1])
     if twice:
-        out.append(
-            Violation(
-                "one_option",
-                f"{len(twice)} hubs are listed more than once (one option per hub): "
-                f"{_examples(twice)}",
-                tuple(twice),
-            )
+        message = (
+            f"{len(twice)} hubs are listed more than once (one option per hub): {_examples(twice)}"
         )
+        out.append(Violation("one_option", message, tuple(twice)))
+    return out
 
-    # assigned to open hubs only
-    open_set = set(hub["site_id"])
-    closed = sorted(set(asg["site_id"]) - open_set)
-    if closed:
-        areas_there = asg.loc[asg["site_id"].isin(closed), "area_id"].tolist()
-        out.append(
-            Violation(
-                "open_hub",
-                f"{len(areas_there)} areas are assigned to sites that are not open hubs "
-                f"({_examples(closed)})",
-                tuple(closed),
-            )
-        )
 
-    # options
+def _open_hub_violations(p: _Plan) -> list[Violation]:
+    closed = sorted(set(p.asg["site_id"]) - p.open_set)
+    if not closed:
+        return []
+    areas_there = p.asg.loc[p.asg["site_id"].isin(closed), "area_id"].tolist()
+    message = (
+        f"{len(areas_there)} areas are assigned to sites that are not open hubs "
+        f"({_examples(closed)})"
+    )
+    return [Violation("open_hub", message, tuple(closed))]
+
+
+def _options_table(p: _Plan, options: pd.DataFrame | None) -> pd.DataFrame:
+    """The capital options as plain columns; default ``reuse`` at 0 for every site."""
     if options is None:
-        opts = pd.DataFrame(
-            {
-                "site_id": site_ids,
-                "option": "reuse",
-                "capital_cost": 0.0,
-                "capacity": np.nan,
-            }
+        return pd.DataFrame(
+            {"site_id": p.site_ids, "option": "reuse", "capital_cost": 0.0, "capacity": np.nan}
         )
-    else:
-        opts = pd.DataFrame(
-            {
-                "site_id": options["site_id"].astype(str).to_numpy(dtype=object),
-                "option": options["option"].astype(str).to_numpy(dtype=object),
-                "capital_cost": options["capital_cost"].astype(float).to_numpy(),
-                "capacity": (
-                    options["capacity"].astype(float).to_numpy()
-                    if "capacity" in options
-                    else np.full(len(options), np.nan)
-                ),
-            }
-        )
-    opt_map = {
-        (s, o): (c, u)
-        for s, o, c, u in zip(
-            opts["site_id"], opts["option"], opts["capital_cost"], opts["capacity"], strict=True
-        )
-    }
-    capital = 0.0
-    capacity: dict[str, float] = {}
-    for s, o, c in zip(hub["site_id"], hub["option"], hub["capital_cost"], strict=True):
+    return pd.DataFrame(
+        {
+            "site_id": options["site_id"].astype(str).to_numpy(dtype=object),
+            "option": options["option"].astype(str).to_numpy(dtype=object),
+            "capital_cost": options["capital_cost"].astype(float).to_numpy(),
+            "capacity": _column(options, "capacity", float, np.nan),
+        }
+    )
+
+
+def _option_violations(
+    p: _Plan, options: pd.DataFrame | None
+) -> tuple[list[Violation], float, dict[str, float]]:
+    """Each hub's option and cost against the table; the capital total; capacities."""
+    opts = _options_table(p, options)
+    columns = (opts["site_id"], opts["option"], opts["capital_cost"], opts["capacity"])
+    opt_map = {(s, o): (c, u) for s, o, c, u in zip(*columns, strict=True)}
+    out, capital, capacity = [], 0.0, {}
+    for s, o, c in zip(p.hub["site_id"], p.hub["option"], p.hub["capital_cost"], strict=True):
         if (s, o) not in opt_map:
-            out.append(
-                Violation(
-                    "option",
-                    f"hub {s} uses option {o!r}, which is not one of its capital options",
-                    (s,),
-                )
-            )
+            message = f"hub {s} uses option {o!r}, which is not one of its capital options"
+            out.append(Violation("option", message, (s,)))
             capital += c
             continue
         cost, cap = opt_map[(s, o)]
         capital += cost
         if not math.isclose(cost, c, rel_tol=1e-9, abs_tol=1e-6):
-            out.append(
-                Violation(
-                    "option",
-                    f"hub {s} reports capital cost {c:,.2f} for option {o!r}, but the options "
-                    f"table says {cost:,.2f}",
-                    (s,),
-                )
+            message = (
+                f"hub {s} reports capital cost {c:,.2f} for option {o!r}, but the options "
+                f"table says {cost:,.2f}"
             )
+            out.append(Violation("option", message, (s,)))
         if not np.isnan(cap):
             capacity[s] = cap
+    return out, capital, capacity
 
-    # populations per hub
-    asg["population"] = asg["area_id"].map(pop).fillna(0.0)
-    hub_pop = asg.groupby("site_id")["population"].sum()
-    p_min = float(_get(rules, "min_population", 0.0) or 0.0)
-    p_max = _get(rules, "max_population")
-    for s in hub["site_id"].drop_duplicates():
-        people = float(hub_pop.get(s, 0.0))
+
+def _population_violations(p: _Plan, capacity: dict[str, float]) -> list[Violation]:
+    """Each catchment's people within the minimum, the maximum and its option's capacity."""
+    out = []
+    p_min = float(_get(p.rules, "min_population", 0.0) or 0.0)
+    p_max = _get(p.rules, "max_population")
+    for s in p.hub["site_id"].drop_duplicates():
+        people = float(p.hub_pop.get(s, 0.0))
         if people < p_min * (1 - _TOL) - _TOL:
-            out.append(
-                Violation(
-                    "min_population",
-                    f"hub {s} serves {people:,.0f} people, fewer than min_population {p_min:,.0f}",
-                    (s,),
-                )
-            )
+            message = f"hub {s} serves {people:,.0f} people, fewer than min_population {p_min:,.0f}"
+            out.append(Violation("min_population", message, (s,)))
         if p_max is not None and people > p_max * (1 + _TOL) + _TOL:
-            out.append(
-                Violation(
-                    "max_population",
-                    f"hub {s} serves {people:,.0f} people, more than max_population {p_max:,.0f}",
-                    (s,),
-                )
-            )
+            message = f"hub {s} serves {people:,.0f} people, more than max_population {p_max:,.0f}"
+            out.append(Violation("max_population", message, (s,)))
         if s in capacity and people > capacity[s] * (1 + _TOL) + _TOL:
-            out.append(
-                Violation(
-                    "capacity",
-                    f"hub {s} serves {people:,.0f} people, more than its option's capacity "
-                    f"{capacity[s]:,.0f}",
-                    (s,),
-                )
+            message = (
+                f"hub {s} serves {people:,.0f} people, more than its option's capacity "
+                f"{capacity[s]:,.0f}"
             )
+            out.append(Violation("capacity", message, (s,)))
+    return out
 
-    # travel limit and minutes
+
+def _travel_violations(p: _Plan, travel: pd.DataFrame) -> list[Violation]:
+    """Exceptions only where allowed; every other pair in the travel table, with its minutes."""
+    out = []
     table = pd.DataFrame(
         {
             "area_id": travel["area_id"].astype(str).to_numpy(dtype=object),
@@ -385,141 +395,125 @@ def check(
             "table_minutes": travel["minutes"].astype(float).to_numpy(),
         }
     )
-    merged = asg.merge(table, on=["area_id", "site_id"], how="left")
+    merged = p.asg.merge(table, on=["area_id", "site_id"], how="left")
     outside = merged["table_minutes"].isna().to_numpy()
     exc = merged["exception"].to_numpy(dtype=bool)
     flagged = merged.loc[exc, "area_id"].tolist()
-    if flagged and not allow_exc:
-        out.append(
-            Violation(
-                "exception",
-                f"{len(flagged)} areas are flagged as exceptions but the rules do not allow "
-                f"exceptions: {_examples(flagged)}",
-                tuple(flagged),
-            )
+    if flagged and not p.allow_exc:
+        message = (
+            f"{len(flagged)} areas are flagged as exceptions but the rules do not allow "
+            f"exceptions: {_examples(flagged)}"
         )
-    beyond = outside & ~(exc & allow_exc)
+        out.append(Violation("exception", message, tuple(flagged)))
+    beyond = outside & ~(exc & p.allow_exc)
     if beyond.any():
         ids = merged.loc[beyond, "area_id"].tolist()
         pairs = [f"{r.area_id}->{r.site_id}" for r in merged[beyond].head(5).itertuples()]
-        out.append(
-            Violation(
-                "travel_limit",
-                f"{len(ids)} areas are assigned to a hub beyond their travel limit (pair not in "
-                f"the travel table): {', '.join(pairs)}",
-                tuple(ids),
-            )
+        message = (
+            f"{len(ids)} areas are assigned to a hub beyond their travel limit (pair not in "
+            f"the travel table): {', '.join(pairs)}"
         )
-    inside = ~outside
-    diff = np.abs(merged["minutes"].to_numpy() - merged["table_minutes"].to_numpy())
-    wrong = inside & ~(diff <= 1e-3 + 1e-5 * np.abs(merged["table_minutes"].to_numpy()))
+        out.append(Violation("travel_limit", message, tuple(ids)))
+    table_minutes = merged["table_minutes"].to_numpy()
+    diff = np.abs(merged["minutes"].to_numpy() - table_minutes)
+    wrong = ~outside & ~(diff <= 1e-3 + 1e-5 * np.abs(table_minutes))
     if wrong.any():
         rows = merged[wrong]
-        ids = rows["area_id"].tolist()
         first = rows.iloc[0]
-        out.append(
-            Violation(
-                "minutes",
-                f"{len(ids)} assignments report minutes that differ from the travel table, e.g. "
-                f"{first['area_id']}->{first['site_id']}: {first['minutes']:.2f} in the plan, "
-                f"{first['table_minutes']:.2f} in the table",
-                tuple(ids),
-            )
+        message = (
+            f"{len(rows)} assignments report minutes that differ from the travel table, e.g. "
+            f"{first['area_id']}->{first['site_id']}: {first['minutes']:.2f} in the plan, "
+            f"{first['table_minutes']:.2f} in the table"
         )
+        out.append(Violation("minutes", message, tuple(rows["area_id"].tolist())))
+    return out
 
-    # required / forbidden
-    req = [str(s) for s in (_get(rules, "required_sites", ()) or ())]
-    forb = [str(s) for s in (_get(rules, "forbidden_sites", ()) or ())]
-    closed_req = [s for s in req if s not in open_set]
+
+def _site_violations(p: _Plan) -> list[Violation]:
+    """Required sites open, forbidden ones closed."""
+    out = []
+    req = [str(s) for s in (_get(p.rules, "required_sites", ()) or ())]
+    forb = [str(s) for s in (_get(p.rules, "forbidden_sites", ()) or ())]
+    closed_req = [s for s in req if s not in p.open_set]
     if closed_req:
-        out.append(
-            Violation(
-                "required",
-                f"required sites are not open as hubs: {_examples(closed_req)}",
-                tuple(closed_req),
-            )
-        )
-    open_forb = [s for s in forb if s in open_set]
+        message = f"required sites are not open as hubs: {_examples(closed_req)}"
+        out.append(Violation("required", message, tuple(closed_req)))
+    open_forb = [s for s in forb if s in p.open_set]
     if open_forb:
-        out.append(
-            Violation(
-                "forbidden",
-                f"forbidden sites are open as hubs: {_examples(open_forb)}",
-                tuple(open_forb),
-            )
-        )
+        message = f"forbidden sites are open as hubs: {_examples(open_forb)}"
+        out.append(Violation("forbidden", message, tuple(open_forb)))
+    return out
 
-    # budget and hub count
-    budget = _get(rules, "budget")
+
+def _count_violations(p: _Plan, capital: float) -> list[Violation]:
+    """The capital total within the budget; the number of hubs within the rules."""
+    out = []
+    budget = _get(p.rules, "budget")
     if budget is not None and capital > budget * (1 + 1e-9) + _TOL:
-        out.append(
-            Violation(
-                "budget",
-                f"the capital total {capital:,.0f} exceeds the budget {budget:,.0f}",
-                tuple(hub["site_id"]),
-            )
-        )
-    lo, hi = _hub_bounds(_get(rules, "hubs"))
-    n_hubs = len(open_set)
+        message = f"the capital total {capital:,.0f} exceeds the budget {budget:,.0f}"
+        out.append(Violation("budget", message, tuple(p.hub["site_id"])))
+    lo, hi = _hub_bounds(_get(p.rules, "hubs"))
+    n_hubs = len(p.open_set)
     if lo is not None and n_hubs < lo:
         out.append(Violation("hubs", f"{n_hubs} hubs are open, fewer than the minimum {lo}"))
     if hi is not None and n_hubs > hi:
         out.append(Violation("hubs", f"{n_hubs} hubs are open, more than the maximum {hi}"))
-    out += _hub_kind_violations(open_set, asg, areas, sites, rules)
+    return out
 
-    # within group / contiguity (exceptions exempt when allowed)
-    normal = asg[~(asg["exception"].to_numpy(dtype=bool) & allow_exc)]
-    normal = normal[normal["area_id"].isin(area_row)]
-    if _get(rules, "within_group", False) and "group" in areas:
-        grp = dict(zip(area_ids, areas["group"].astype(str), strict=True))
-        g = normal.assign(group=normal["area_id"].map(grp))
-        spans = g.groupby("site_id")["group"].nunique()
-        for s in spans.index[spans > 1]:
-            names = sorted(g.loc[g["site_id"] == s, "group"].unique())
-            out.append(
-                Violation(
-                    "within_group",
-                    f"hub {s}'s catchment spans {len(names)} groups: {_examples(names)}",
-                    (str(s),),
-                )
+
+def _group_violations(p: _Plan) -> list[Violation]:
+    """``within_group``: no catchment spans two groups (allowed exceptions exempt)."""
+    if not _get(p.rules, "within_group", False):
+        return []
+    if "group" not in p.areas:
+        return [Violation("within_group", "the areas have no 'group' column to check")]
+    group = dict(zip(p.area_ids, p.areas["group"].astype(str), strict=True))
+    normal = p.normal()
+    g = normal.assign(group=normal["area_id"].map(group))
+    spans = g.groupby("site_id")["group"].nunique()
+    out = []
+    for s in spans.index[spans > 1]:
+        names = sorted(g.loc[g["site_id"] == s, "group"].unique())
+        message = f"hub {s}'s catchment spans {len(names)} groups: {_examples(names)}"
+        out.append(Violation("within_group", message, (str(s),)))
+    return out
+
+
+def _contiguity_violations(p: _Plan, adjacency: Any) -> list[Violation]:
+    """``contiguous``: every catchment one connected set (allowed exceptions exempt)."""
+    if not _get(p.rules, "contiguous", False):
+        return []
+    if adjacency is None:
+        nbrs = _queen_adjacency(p.areas)
+    else:
+        nbrs = _neighbours(adjacency, len(p.area_ids))
+    out = []
+    for s, part in p.normal().groupby("site_id"):
+        members = [p.area_row[i] for i in part["area_id"]]
+        k = _components(members, nbrs)
+        if k > 1:
+            message = f"hub {s}'s catchment of {len(members)} areas is in {k} separate pieces"
+            out.append(Violation("contiguity", message, (str(s),)))
+    return out
+
+
+def _hub_report_violations(p: _Plan) -> list[Violation]:
+    """The hubs table's people and areas agree with the assignments."""
+    if not {"population", "areas"} <= set(p.hubs.columns):
+        return []
+    n_areas = p.asg.groupby("site_id").size()
+    out = []
+    for r in p.hubs.assign(site_id=p.hubs["site_id"].astype(str)).itertuples(index=False):
+        true_pop = float(p.hub_pop.get(r.site_id, 0.0))
+        true_n = int(n_areas.get(r.site_id, 0))
+        rep_pop = float(r.population) if pd.notna(r.population) else float("nan")
+        rep_n = float(r.areas) if pd.notna(r.areas) else float("nan")
+        if not math.isclose(rep_pop, true_pop, rel_tol=1e-9, abs_tol=1e-6) or rep_n != true_n:
+            message = (
+                f"hub {r.site_id} reports {rep_pop:,.0f} people in {rep_n:.0f} areas, "
+                f"but its assignments hold {true_pop:,.0f} people in {true_n} areas"
             )
-    elif _get(rules, "within_group", False):
-        out.append(Violation("within_group", "the areas have no 'group' column to check"))
-    if _get(rules, "contiguous", False):
-        if adjacency is None:
-            nbrs = _queen_adjacency(areas)
-        else:
-            nbrs = _neighbours(adjacency, len(area_ids))
-        for s, part in normal.groupby("site_id"):
-            members = [area_row[i] for i in part["area_id"]]
-            k = _components(members, nbrs)
-            if k > 1:
-                out.append(
-                    Violation(
-                        "contiguity",
-                        f"hub {s}'s catchment of {len(members)} areas is in {k} separate pieces",
-                        (str(s),),
-                    )
-                )
-
-    # the hubs table agrees with the assignments
-    if {"population", "areas"} <= set(hubs.columns):
-        n_areas = asg.groupby("site_id").size()
-        rep = hubs.assign(site_id=hubs["site_id"].astype(str))
-        for r in rep.itertuples(index=False):
-            true_pop = float(hub_pop.get(r.site_id, 0.0))
-            true_n = int(n_areas.get(r.site_id, 0))
-            rep_pop = float(r.population) if pd.notna(r.population) else float("nan")
-            rep_n = float(r.areas) if pd.notna(r.areas) else float("nan")
-            if not math.isclose(rep_pop, true_pop, rel_tol=1e-9, abs_tol=1e-6) or rep_n != true_n:
-                out.append(
-                    Violation(
-                        "hub_report",
-                        f"hub {r.site_id} reports {rep_pop:,.0f} people in {rep_n:.0f} areas, "
-                        f"but its assignments hold {true_pop:,.0f} people in {true_n} areas",
-                        (r.site_id,),
-                    )
-                )
+            out.append(Violation("hub_report", message, (r.site_id,)))
     return out
 
 
