@@ -47,186 +47,209 @@ def greedy_assignment(
     :func:`~polygeo.optimise.local_repair.repair_short_hubs` (only without groups
     under ``within_group`` or a maximum number of hubs; else ``None``).
     """
-    t0 = time.perf_counter()
-    p = model.problem
-    rules = p.rules
-    n = p.n_areas
-    P = len(p.pair_area)
-    if P == 0:
+    if len(model.problem.pair_area) == 0:
         return None
-    p_min = rules.min_population
-    pop = p.population
-    G = len(p.group_names) if (rules.within_group and p.group is not None) else 1
-    grp = p.group if G > 1 else np.zeros(n, dtype=np.int64)
-    # An exception joins its site's facility for its own group, like any other area
-    # (stricter than the model, which exempts exceptions from groups). A separate
-    # "exception" facility would hold one area and could never reach the minimum.
-    fac_of_pair = p.pair_site * G + grp[p.pair_area]
-    facs, fac_idx = np.unique(fac_of_pair, return_inverse=True)
-    F = len(facs)
-    fac_site = facs // G
-    must_site = p.must_open
-    # candidates per area sorted by minutes (exceptions last)
-    order = np.lexsort((p.pair_minutes, p.pair_exception, p.pair_area))
-    a_sorted = p.pair_area[order]
-    starts = np.searchsorted(a_sorted, np.arange(n + 1))
-    cand = [order[starts[i] : starts[i + 1]] for i in range(n)]
-    by_fac = np.argsort(fac_idx, kind="stable")
-    fac_starts = np.searchsorted(fac_idx[by_fac], np.arange(F + 1))
-    is_open = np.ones(F, dtype=bool)
-    # sites must have at least one option left in the model
-    site_has_opt = np.zeros(p.n_sites, dtype=bool)
-    site_has_opt[p.opt_site] = True
-    is_open &= site_has_opt[fac_site]
-    choice = np.full(n, -1, dtype=np.int64)
-    fac_pop = np.zeros(F)
-    members: list[set[int]] = [set() for _ in range(F)]
+    greedy = _Greedy(model, max_seconds, partial)
+    choice = greedy.run()
+    log.debug("greedy start: %.2f s", time.perf_counter() - greedy.t0)
+    return choice
 
-    def nearest_open(i: int, exclude: int = -1) -> int:
-        for k in cand[i]:
-            f = fac_idx[k]
-            if is_open[f] and f != exclude:
+
+class _Greedy:
+    """The state of the drop-and-repair greedy: who is open, who serves whom.
+
+    A facility is a site (with ``within_group``: a site and group); ``choice`` holds
+    each area's pair, ``fac_pop`` and ``members`` each facility's people and areas.
+    """
+
+    def __init__(self, model: Model, max_seconds: float, partial: bool) -> None:
+        self.t0 = time.perf_counter()
+        self.max_seconds, self.partial = max_seconds, partial
+        p = self.p = model.problem
+        n = p.n_areas
+        self.p_min = p.rules.min_population
+        self.pop = p.population
+        G = self.G = len(p.group_names) if (p.rules.within_group and p.group is not None) else 1
+        grp = p.group if G > 1 else np.zeros(n, dtype=np.int64)
+        # An exception joins its site's facility for its own group, like any other area
+        # (stricter than the model, which exempts exceptions from groups). A separate
+        # "exception" facility would hold one area and could never reach the minimum.
+        facs, self.fac_idx = np.unique(p.pair_site * G + grp[p.pair_area], return_inverse=True)
+        F = len(facs)
+        self.fac_site = facs // G
+        # candidates per area sorted by minutes (exceptions last)
+        order = np.lexsort((p.pair_minutes, p.pair_exception, p.pair_area))
+        starts = np.searchsorted(p.pair_area[order], np.arange(n + 1))
+        self.cand = [order[starts[i] : starts[i + 1]] for i in range(n)]
+        self.by_fac = np.argsort(self.fac_idx, kind="stable")
+        self.fac_starts = np.searchsorted(self.fac_idx[self.by_fac], np.arange(F + 1))
+        # sites must have at least one option left in the model
+        site_has_opt = np.zeros(p.n_sites, dtype=bool)
+        site_has_opt[p.opt_site] = True
+        self.is_open = site_has_opt[self.fac_site]
+        self.choice = np.full(n, -1, dtype=np.int64)
+        self.fac_pop = np.zeros(F)
+        self.members: list[set[int]] = [set() for _ in range(F)]
+        self.stuck: set[int] = set()
+
+    def in_time(self) -> bool:
+        return time.perf_counter() - self.t0 < self.max_seconds
+
+    def run(self) -> np.ndarray | None:
+        """Steps 1 to 4 of the module's docstring."""
+        for i in range(self.p.n_areas):
+            if len(self.cand[i]):
+                k = self.nearest_open(i)
+                if k < 0:
+                    return None
+                self.move(i, k)
+        hi = self.p.rules.hub_bounds[1]
+        for _ in range(20):
+            self.drop_phase(None)
+            if not self.repair_phase():
+                if self.stuck and self.G == 1 and hi is None:
+                    log.info("greedy start: %d hubs left short", len(self.stuck))
+                    return self.choice
+                return None
+            if hi is not None:
+                self.drop_phase(hi)
+                if not self.repair_phase():
+                    return None
+            clash = self.sites_open_twice()
+            if len(clash) == 0:
+                return self.choice
+            if not self.keep_one_per_site(clash):
+                return None
+        return None
+
+    def nearest_open(self, i: int, exclude: int = -1) -> int:
+        for k in self.cand[i]:
+            f = self.fac_idx[k]
+            if self.is_open[f] and f != exclude:
                 return int(k)
         return -1
 
-    def move(i: int, k: int) -> None:
-        old = choice[i]
+    def move(self, i: int, k: int) -> None:
+        old = self.choice[i]
         if old >= 0:
-            f_old = fac_idx[old]
-            fac_pop[f_old] -= pop[i]
-            members[f_old].discard(i)
-        choice[i] = k
-        f = fac_idx[k]
-        fac_pop[f] += pop[i]
-        members[f].add(i)
+            f_old = self.fac_idx[old]
+            self.fac_pop[f_old] -= self.pop[i]
+            self.members[f_old].discard(i)
+        self.choice[i] = k
+        f = self.fac_idx[k]
+        self.fac_pop[f] += self.pop[i]
+        self.members[f].add(i)
 
-    for i in range(n):
-        if len(cand[i]):
-            k = nearest_open(i)
-            if k < 0:
-                return None
-            move(i, k)
-
-    def closable(f: int) -> bool:
-        if must_site[fac_site[f]] and not _other_open_same_site(f):
+    def must_stay(self, f: int) -> bool:
+        """A facility of a site that must open, and the only one open there."""
+        if not self.p.must_open[self.fac_site[f]]:
             return False
-        return all(nearest_open(i, exclude=f) >= 0 for i in members[f])
+        return len(np.flatnonzero((self.fac_site == self.fac_site[f]) & self.is_open)) <= 1
 
-    def _other_open_same_site(f: int) -> bool:
-        same = np.flatnonzero((fac_site == fac_site[f]) & is_open)
-        return len(same) > 1
+    def closable(self, f: int) -> bool:
+        if self.must_stay(f):
+            return False
+        return all(self.nearest_open(i, exclude=f) >= 0 for i in self.members[f])
 
-    def close(f: int) -> None:
-        is_open[f] = False
-        for i in list(members[f]):
-            move(i, nearest_open(i))
+    def close(self, f: int) -> None:
+        self.is_open[f] = False
+        for i in list(self.members[f]):
+            self.move(i, self.nearest_open(i))
 
-    def drop_phase(limit_hubs: int | None) -> None:
-        while time.perf_counter() - t0 < max_seconds:
-            open_f = np.flatnonzero(is_open)
-            short = open_f[fac_pop[open_f] < p_min - _TOL]
-            pool = short
+    def drop_phase(self, limit_hubs: int | None) -> None:
+        """Close the smallest short facility that can close (then, over the limit, any)."""
+        while self.in_time():
+            open_f = np.flatnonzero(self.is_open)
+            pool = open_f[self.fac_pop[open_f] < self.p_min - _TOL]
             if len(pool) == 0 and limit_hubs is not None:
-                if len(np.unique(fac_site[open_f])) > limit_hubs:
+                if len(np.unique(self.fac_site[open_f])) > limit_hubs:
                     pool = open_f
             if len(pool) == 0:
                 return
-            done = False
-            for f in pool[np.argsort(fac_pop[pool], kind="stable")]:
-                if closable(int(f)):
-                    close(int(f))
-                    done = True
+            for f in pool[np.argsort(self.fac_pop[pool], kind="stable")]:
+                if self.closable(int(f)):
+                    self.close(int(f))
                     break
-            if not done:
+            else:
                 return
 
-    stuck: set[int] = set()
-
-    def repair_phase() -> bool:
-        while time.perf_counter() - t0 < max_seconds:
-            open_f = np.flatnonzero(is_open)
-            short = open_f[fac_pop[open_f] < p_min - _TOL]
-            short = short[~np.isin(short, list(stuck))] if stuck else short
+    def repair_phase(self) -> bool:
+        """Fill the short facilities, smallest first; True when none is left short."""
+        while self.in_time():
+            open_f = np.flatnonzero(self.is_open)
+            short = open_f[self.fac_pop[open_f] < self.p_min - _TOL]
+            short = short[~np.isin(short, list(self.stuck))] if self.stuck else short
             if len(short) == 0:
-                return not stuck
-            f = int(short[np.argmin(fac_pop[short])])
-            # pairs into f from areas whose facility can spare them
-            ks = by_fac[fac_starts[f] : fac_starts[f + 1]]
-            best, best_cost = -1, np.inf
-            for k in ks:
-                i = p.pair_area[k]
-                cur = choice[i]
-                if cur < 0 or fac_idx[cur] == f:
-                    continue
-                g = fac_idx[cur]
-                if fac_pop[g] - pop[i] < p_min - _TOL:
-                    continue
-                extra = p.pair_minutes[k] - p.pair_minutes[cur]
-                if extra < best_cost:
-                    best, best_cost = int(k), extra
-            if best < 0:
-                if not absorb_neighbour(f, ks):
-                    if not partial:
-                        return False
-                    stuck.add(f)
-                continue
-            move(int(p.pair_area[best]), best)
+                return not self.stuck
+            f = int(short[np.argmin(self.fac_pop[short])])
+            ks = self.by_fac[self.fac_starts[f] : self.fac_starts[f + 1]]
+            best = self.cheapest_spare(f, ks)
+            if best >= 0:
+                self.move(int(self.p.pair_area[best]), best)
+            elif not self.absorb_neighbour(f, ks):
+                if not self.partial:
+                    return False
+                self.stuck.add(f)
         return False
 
-    def absorb_neighbour(f: int, ks: np.ndarray) -> bool:
+    def cheapest_spare(self, f: int, ks: np.ndarray) -> int:
+        """The pair into ``f`` of an area whose facility can spare it, least extra minutes."""
+        p = self.p
+        best, best_cost = -1, np.inf
+        for k in ks:
+            i = p.pair_area[k]
+            cur = self.choice[i]
+            if cur < 0 or self.fac_idx[cur] == f:
+                continue
+            if self.fac_pop[self.fac_idx[cur]] - self.pop[i] < self.p_min - _TOL:
+                continue
+            extra = p.pair_minutes[k] - p.pair_minutes[cur]
+            if extra < best_cost:
+                best, best_cost = int(k), extra
+        return best
+
+    def absorb_neighbour(self, f: int, ks: np.ndarray) -> bool:
         """Close the smallest neighbouring facility that can be emptied, mostly into ``f``.
 
         Used when no neighbour can spare an area: merging a whole neighbour into
         ``f`` (its other areas going to their nearest open facility) lets the
         repair go on; the facilities this leaves short are repaired in turn.
         """
-        into_f = {int(p.pair_area[k]): int(k) for k in ks}
-        neighbours = {int(fac_idx[choice[i]]) for i in into_f if choice[i] >= 0} - {f}
-        for g in sorted(neighbours, key=lambda g: fac_pop[g]):
-            if must_site[fac_site[g]] and not _other_open_same_site(g):
+        into_f = {int(self.p.pair_area[k]): int(k) for k in ks}
+        neighbours = {int(self.fac_idx[self.choice[i]]) for i in into_f if self.choice[i] >= 0}
+        for g in sorted(neighbours - {f}, key=lambda g: self.fac_pop[g]):
+            if self.must_stay(g):
                 continue
-            targets = {i: into_f.get(i, nearest_open(i, exclude=g)) for i in members[g]}
+            targets = {i: into_f.get(i, self.nearest_open(i, exclude=g)) for i in self.members[g]}
             if any(k < 0 for k in targets.values()):
                 continue
-            is_open[g] = False
+            self.is_open[g] = False
             for i, k in targets.items():
-                move(i, k)
+                self.move(i, k)
             return True
         return False
 
-    hi = rules.hub_bounds[1]
-    for _ in range(20):
-        drop_phase(None)
-        if not repair_phase():
-            if stuck and G == 1 and hi is None:
-                log.info("greedy start: %d hubs left short", len(stuck))
-                return choice
-            return None
-        if hi is not None:
-            drop_phase(hi)
-            if not repair_phase():
-                return None
-        # one open facility per site
-        open_f = np.flatnonzero(is_open)
-        sites_open, counts = np.unique(fac_site[open_f], return_counts=True)
-        clash = sites_open[counts > 1]
-        if len(clash) == 0:
-            break
+    def sites_open_twice(self) -> np.ndarray:
+        open_f = np.flatnonzero(self.is_open)
+        sites_open, counts = np.unique(self.fac_site[open_f], return_counts=True)
+        return sites_open[counts > 1]
+
+    def keep_one_per_site(self, clash: np.ndarray) -> bool:
+        """Per site open in several groups, keep its most populous facility."""
+        open_f = np.flatnonzero(self.is_open)
         for s in clash:
-            fs = open_f[fac_site[open_f] == s]
-            keep = fs[np.argmax(fac_pop[fs])]
+            fs = open_f[self.fac_site[open_f] == s]
+            keep = fs[np.argmax(self.fac_pop[fs])]
             for f in fs:
-                if f != keep:
-                    is_open[f] = False
-                    for i in list(members[f]):
-                        k = nearest_open(i)
-                        if k < 0:
-                            return None
-                        move(i, k)
-    else:
-        return None
-    log.debug("greedy start: %.2f s", time.perf_counter() - t0)
-    return choice
+                if f == keep:
+                    continue
+                self.is_open[f] = False
+                for i in list(self.members[f]):
+                    k = self.nearest_open(i)
+                    if k < 0:
+                        return False
+                    self.move(i, k)
+        return True
 
 
 def start_vector(model: Model, choice: np.ndarray) -> np.ndarray | None:
