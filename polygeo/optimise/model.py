@@ -257,189 +257,280 @@ def build_model(
         raise ValueError(f"linking must be 'disaggregated' or 'aggregated', got {linking!r}")
     t0 = time.perf_counter()
     p = problem
-    rules = p.rules
-    P = len(p.pair_area)
-    O = len(p.opt_site)  # noqa: E741 - the model's own notation
-    n_areas, m = p.n_areas, p.n_sites
-    pop = p.population
-    w_pair = pop[p.pair_area]
-
-    # options grouped by site (opt_site is sorted)
-    opt_count = np.bincount(p.opt_site, minlength=m)
-    opt_start = np.concatenate([[0], np.cumsum(opt_count)[:-1]])
-    model_sites = np.flatnonzero(opt_count > 0)
-    y0 = P  # first y column
-
-    # z columns: (site, group) for sites whose non-exception pairs span several groups
-    z_site = np.zeros(0, dtype=np.int64)
-    z_group = np.zeros(0, dtype=np.int64)
-    pair_z = np.full(P, -1, dtype=np.int64)
-    if rules.within_group and p.group is not None and P:
-        G = len(p.group_names)
-        normal = ~p.pair_exception
-        key = p.pair_site * G + p.group[p.pair_area]
-        uk = np.unique(key[normal])
-        sites_of = uk // G
-        multi = np.bincount(sites_of, minlength=m) > 1
-        uk = uk[multi[sites_of]]
-        z_site, z_group = uk // G, uk % G
-        pos = np.searchsorted(uk, key)
-        pos = np.minimum(pos, max(len(uk) - 1, 0))
-        hit = normal & (len(uk) > 0) & (uk[pos] == key) if len(uk) else np.zeros(P, bool)
-        pair_z[hit] = pos[hit]
-    Z = len(z_site)
-    z0 = P + O
-    n_cols = P + O + Z
-
+    cols = _Columns.of(p)
     rows = _Rows()
     # assign: one row per area that has pairs
     areas_in, area_row = np.unique(p.pair_area, return_inverse=True)
-    rows.add("assign", area_row, np.arange(P), np.ones(P), np.ones(len(areas_in)), 1.0)
+    rows.add("assign", area_row, np.arange(cols.P), np.ones(cols.P), np.ones(len(areas_in)), 1.0)
+    if linking == "disaggregated":
+        _add_pair_links(rows, cols, p)
+    else:
+        _add_site_links(rows, cols, p)
+    _add_home_rows(rows, cols, p)
+    _add_population_rows(rows, cols, p)
+    _add_option_rows(rows, cols, p)
+    _add_group_rows(rows, cols, p)
+    _add_count_rows(rows, cols, p)
+    A, row_lo, row_hi = rows.matrix(cols.n)
+    col_lo, col_hi = _column_bounds(cols, p)
+    w = _weights(p) if weights is None else dict(weights)
+    keys = p.pair_site * np.int64(max(p.n_areas, 1)) + p.pair_area
+    order = np.argsort(keys, kind="stable")
+    model = Model(
+        problem=p,
+        c=_costs(cols, p, w),
+        A=A,
+        row_lo=row_lo,
+        row_hi=row_hi,
+        col_lo=col_lo,
+        col_hi=col_hi,
+        n_x=cols.P,
+        n_y=cols.O,
+        n_z=cols.Z,
+        z_site=cols.z_site,
+        z_group=cols.z_group,
+        row_kinds=rows.kinds,
+        weights=w,
+        linking=linking,
+        _pair_keys=keys[order],
+        _pair_order=order,
+    )
+    model.build_seconds = time.perf_counter() - t0
+    return model
 
-    # home pairs (contiguity): x_(home_j, j) = u_j
-    is_home = np.zeros(P, dtype=bool)
-    if rules.contiguous and P:
-        is_home = (p.home[p.pair_site] == p.pair_area) & ~p.pair_exception
 
-    def option_columns(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass
+class _Columns:
+    """The model's column layout: ``x`` per pair, then ``y`` per option, then ``z``.
+
+    ``z`` columns are (site, group) for sites whose non-exception pairs span several
+    groups under ``within_group``; ``pair_z`` is each pair's ``z`` (``-1``: none).
+    """
+
+    P: int
+    O: int  # noqa: E741 - the model's own notation
+    Z: int
+    opt_count: np.ndarray  # options per site (opt_site is sorted)
+    opt_start: np.ndarray  # each site's first option
+    model_sites: np.ndarray  # sites with an option
+    pair_z: np.ndarray
+    z_site: np.ndarray
+    z_group: np.ndarray
+    is_home: np.ndarray  # contiguity: the pair of a site and its home area
+
+    @property
+    def y0(self) -> int:
+        return self.P
+
+    @property
+    def z0(self) -> int:
+        return self.P + self.O
+
+    @property
+    def n(self) -> int:
+        return self.P + self.O + self.Z
+
+    @classmethod
+    def of(cls, p: Problem) -> _Columns:
+        P = len(p.pair_area)
+        opt_count = np.bincount(p.opt_site, minlength=p.n_sites)
+        pair_z, z_site, z_group = _group_columns(p)
+        is_home = np.zeros(P, dtype=bool)
+        if p.rules.contiguous and P:
+            is_home = (p.home[p.pair_site] == p.pair_area) & ~p.pair_exception
+        return cls(
+            P=P,
+            O=len(p.opt_site),
+            Z=len(z_site),
+            opt_count=opt_count,
+            opt_start=np.concatenate([[0], np.cumsum(opt_count)[:-1]]),
+            model_sites=np.flatnonzero(opt_count > 0),
+            pair_z=pair_z,
+            z_site=z_site,
+            z_group=z_group,
+            is_home=is_home,
+        )
+
+    def site_rows(self, n_sites: int) -> np.ndarray:
+        """Row number of each model site in a one-row-per-site family (``-1``: none)."""
+        srow = np.full(n_sites, -1, dtype=np.int64)
+        srow[self.model_sites] = np.arange(len(self.model_sites))
+        return srow
+
+    def option_columns(
+        self, p: Problem, k: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For pairs ``k``: row per pair, and (row, y column) for every option of its site."""
-        cnt = opt_count[p.pair_site[k]]
+        cnt = self.opt_count[p.pair_site[k]]
         r_local = np.arange(len(k))
         rep = np.repeat(r_local, cnt)
         off = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        return r_local, rep, y0 + np.repeat(opt_start[p.pair_site[k]], cnt) + off
+        return r_local, rep, self.y0 + np.repeat(self.opt_start[p.pair_site[k]], cnt) + off
 
-    # link
-    to_y = pair_z < 0
-    if linking == "disaggregated":
-        k_y = np.flatnonzero(to_y & ~p.pair_fixed & ~is_home)
-        r_local, rep, ycols = option_columns(k_y)
-        rows.add(
-            "link",
-            np.concatenate([r_local, rep]),
-            np.concatenate([k_y, ycols]),
-            np.concatenate([np.ones(len(k_y)), -np.ones(len(ycols))]),
-            np.full(len(k_y), -np.inf),
-            0.0,
-        )
-        k_z = np.flatnonzero(~to_y & ~is_home)
-        r_local = np.arange(len(k_z))
-        rows.add(
-            "link",
-            np.concatenate([r_local, r_local]),
-            np.concatenate([k_z, z0 + pair_z[k_z]]),
-            np.concatenate([np.ones(len(k_z)), -np.ones(len(k_z))]),
-            np.full(len(k_z), -np.inf),
-            0.0,
-        )
-    else:
-        # per site (or site and group): its pairs <= their count * u_j (or z_jg)
-        k_y = np.flatnonzero(to_y)
-        n_per_site = np.bincount(p.pair_site[k_y], minlength=m)
-        srow = np.full(m, -1, dtype=np.int64)
-        srow[model_sites] = np.arange(len(model_sites))
-        rows.add(
-            "link",
-            np.concatenate([srow[p.pair_site[k_y]], srow[p.opt_site]]),
-            np.concatenate([k_y, y0 + np.arange(O)]),
-            np.concatenate([np.ones(len(k_y)), -n_per_site[p.opt_site].astype(float)]),
-            np.full(len(model_sites), -np.inf),
-            0.0,
-        )
-        k_z = np.flatnonzero(~to_y)
-        if len(k_z):
-            n_per_z = np.bincount(pair_z[k_z], minlength=Z)
-            rows.add(
-                "link",
-                np.concatenate([pair_z[k_z], np.arange(Z)]),
-                np.concatenate([k_z, z0 + np.arange(Z)]),
-                np.concatenate([np.ones(len(k_z)), -n_per_z.astype(float)]),
-                np.full(Z, -np.inf),
-                0.0,
-            )
-    if is_home.any():
-        # x_(home_j, j) = u_j: an open hub holds its home area
-        k_h = np.flatnonzero(is_home)
-        r_local, rep, ycols = option_columns(k_h)
-        rows.add(
-            "home",
-            np.concatenate([r_local, rep]),
-            np.concatenate([k_h, ycols]),
-            np.concatenate([np.ones(len(k_h)), -np.ones(len(ycols))]),
-            np.zeros(len(k_h)),
-            0.0,
-        )
-        if len(k_h) and (pair_z[k_h] >= 0).any():
-            k_hz = k_h[pair_z[k_h] >= 0]
-            r_local = np.arange(len(k_hz))
-            rows.add(
-                "link",
-                np.concatenate([r_local, r_local]),
-                np.concatenate([k_hz, z0 + pair_z[k_hz]]),
-                np.concatenate([np.ones(len(k_hz)), -np.ones(len(k_hz))]),
-                np.full(len(k_hz), -np.inf),
-                0.0,
-            )
 
-    # population rows per model site
-    srow = np.full(m, -1, dtype=np.int64)
-    srow[model_sites] = np.arange(len(model_sites))
-    reach = np.bincount(p.pair_site, weights=w_pair, minlength=m)
-    if rules.min_population > 0:
-        rows.add(
-            "pop_min",
-            np.concatenate([srow[p.pair_site], srow[p.opt_site]]),
-            np.concatenate([np.arange(P), y0 + np.arange(O)]),
-            np.concatenate([w_pair, np.full(O, -rules.min_population)]),
-            np.zeros(len(model_sites)),
-            np.inf,
-        )
-    cap = np.minimum(p.opt_cap, reach[p.opt_site])
+def _group_columns(p: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``pair_z, z_site, z_group``: the (site, group) columns ``within_group`` needs."""
+    P = len(p.pair_area)
+    z_site = np.zeros(0, dtype=np.int64)
+    z_group = np.zeros(0, dtype=np.int64)
+    pair_z = np.full(P, -1, dtype=np.int64)
+    if not (p.rules.within_group and p.group is not None and P):
+        return pair_z, z_site, z_group
+    G = len(p.group_names)
+    normal = ~p.pair_exception
+    key = p.pair_site * G + p.group[p.pair_area]
+    uk = np.unique(key[normal])
+    sites_of = uk // G
+    multi = np.bincount(sites_of, minlength=p.n_sites) > 1
+    uk = uk[multi[sites_of]]
+    z_site, z_group = uk // G, uk % G
+    pos = np.searchsorted(uk, key)
+    pos = np.minimum(pos, max(len(uk) - 1, 0))
+    hit = normal & (len(uk) > 0) & (uk[pos] == key) if len(uk) else np.zeros(P, bool)
+    pair_z[hit] = pos[hit]
+    return pair_z, z_site, z_group
+
+
+def _add_z_links(rows: _Rows, cols: _Columns, k_z: np.ndarray) -> None:
+    """``x_ij <= z_jg`` for pairs ``k_z`` (a site's pairs in one of its groups)."""
+    r_local = np.arange(len(k_z))
     rows.add(
-        "pop_max",
-        np.concatenate([srow[p.pair_site], srow[p.opt_site]]),
-        np.concatenate([np.arange(P), y0 + np.arange(O)]),
-        np.concatenate([w_pair, -cap]),
-        np.full(len(model_sites), -np.inf),
+        "link",
+        np.concatenate([r_local, r_local]),
+        np.concatenate([k_z, cols.z0 + cols.pair_z[k_z]]),
+        np.concatenate([np.ones(len(k_z)), -np.ones(len(k_z))]),
+        np.full(len(k_z), -np.inf),
         0.0,
     )
 
-    # one option per site; sites that must open
-    must = p.must_open
-    multi = model_sites[opt_count[model_sites] > 1]
-    if len(multi):
-        mrow = np.full(m, -1, dtype=np.int64)
-        mrow[multi] = np.arange(len(multi))
-        sel = np.flatnonzero(mrow[p.opt_site] >= 0)
-        rows.add(
-            "one_option",
-            mrow[p.opt_site[sel]],
-            y0 + sel,
-            np.ones(len(sel)),
-            must[multi].astype(float),
-            1.0,
-        )
-    col_lo = np.zeros(n_cols)
-    col_hi = np.ones(n_cols)
-    col_lo[:P][p.pair_fixed] = 1.0
-    single = (opt_count[p.opt_site] == 1) & must[p.opt_site]
-    col_lo[y0 + np.flatnonzero(single)] = 1.0
 
-    # groups: sum_g z_jg = u_j
-    if Z:
-        zsites = np.unique(z_site)
-        zrow = np.full(m, -1, dtype=np.int64)
-        zrow[zsites] = np.arange(len(zsites))
-        osel = np.flatnonzero(zrow[p.opt_site] >= 0)
+def _add_pair_links(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """Disaggregated linking: ``x_ij <= u_j`` (sum of ``j``'s options) or ``z_jg``."""
+    to_y = cols.pair_z < 0
+    k_y = np.flatnonzero(to_y & ~p.pair_fixed & ~cols.is_home)
+    r_local, rep, ycols = cols.option_columns(p, k_y)
+    rows.add(
+        "link",
+        np.concatenate([r_local, rep]),
+        np.concatenate([k_y, ycols]),
+        np.concatenate([np.ones(len(k_y)), -np.ones(len(ycols))]),
+        np.full(len(k_y), -np.inf),
+        0.0,
+    )
+    _add_z_links(rows, cols, np.flatnonzero(~to_y & ~cols.is_home))
+
+
+def _add_site_links(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """Aggregated linking: per site (or site and group), its pairs <= their count * u_j."""
+    to_y = cols.pair_z < 0
+    k_y = np.flatnonzero(to_y)
+    n_per_site = np.bincount(p.pair_site[k_y], minlength=p.n_sites)
+    srow = cols.site_rows(p.n_sites)
+    rows.add(
+        "link",
+        np.concatenate([srow[p.pair_site[k_y]], srow[p.opt_site]]),
+        np.concatenate([k_y, cols.y0 + np.arange(cols.O)]),
+        np.concatenate([np.ones(len(k_y)), -n_per_site[p.opt_site].astype(float)]),
+        np.full(len(cols.model_sites), -np.inf),
+        0.0,
+    )
+    k_z = np.flatnonzero(~to_y)
+    if len(k_z):
+        n_per_z = np.bincount(cols.pair_z[k_z], minlength=cols.Z)
         rows.add(
-            "group",
-            np.concatenate([zrow[z_site], zrow[p.opt_site[osel]]]),
-            np.concatenate([z0 + np.arange(Z), y0 + osel]),
-            np.concatenate([np.ones(Z), -np.ones(len(osel))]),
-            np.zeros(len(zsites)),
+            "link",
+            np.concatenate([cols.pair_z[k_z], np.arange(cols.Z)]),
+            np.concatenate([k_z, cols.z0 + np.arange(cols.Z)]),
+            np.concatenate([np.ones(len(k_z)), -n_per_z.astype(float)]),
+            np.full(cols.Z, -np.inf),
             0.0,
         )
 
+
+def _add_home_rows(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """Contiguity: ``x_(home_j, j) = u_j``, an open hub holds its home area."""
+    if not cols.is_home.any():
+        return
+    k_h = np.flatnonzero(cols.is_home)
+    r_local, rep, ycols = cols.option_columns(p, k_h)
+    rows.add(
+        "home",
+        np.concatenate([r_local, rep]),
+        np.concatenate([k_h, ycols]),
+        np.concatenate([np.ones(len(k_h)), -np.ones(len(ycols))]),
+        np.zeros(len(k_h)),
+        0.0,
+    )
+    if (cols.pair_z[k_h] >= 0).any():
+        _add_z_links(rows, cols, k_h[cols.pair_z[k_h] >= 0])
+
+
+def _add_population_rows(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """Per model site: its people at least the minimum and at most its option's capacity."""
+    srow = cols.site_rows(p.n_sites)
+    w_pair = p.population[p.pair_area]
+    pairs_then_options = np.concatenate([np.arange(cols.P), cols.y0 + np.arange(cols.O)])
+    site_of_row = np.concatenate([srow[p.pair_site], srow[p.opt_site]])
+    if p.rules.min_population > 0:
+        rows.add(
+            "pop_min",
+            site_of_row,
+            pairs_then_options,
+            np.concatenate([w_pair, np.full(cols.O, -p.rules.min_population)]),
+            np.zeros(len(cols.model_sites)),
+            np.inf,
+        )
+    reach = np.bincount(p.pair_site, weights=w_pair, minlength=p.n_sites)
+    cap = np.minimum(p.opt_cap, reach[p.opt_site])
+    rows.add(
+        "pop_max",
+        site_of_row,
+        pairs_then_options,
+        np.concatenate([w_pair, -cap]),
+        np.full(len(cols.model_sites), -np.inf),
+        0.0,
+    )
+
+
+def _add_option_rows(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """One option per site with several (exactly one where the site must open)."""
+    multi = cols.model_sites[cols.opt_count[cols.model_sites] > 1]
+    if not len(multi):
+        return
+    mrow = np.full(p.n_sites, -1, dtype=np.int64)
+    mrow[multi] = np.arange(len(multi))
+    sel = np.flatnonzero(mrow[p.opt_site] >= 0)
+    rows.add(
+        "one_option",
+        mrow[p.opt_site[sel]],
+        cols.y0 + sel,
+        np.ones(len(sel)),
+        p.must_open[multi].astype(float),
+        1.0,
+    )
+
+
+def _add_group_rows(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """``within_group``: ``sum_g z_jg = u_j``, an open hub serves one group."""
+    if not cols.Z:
+        return
+    zsites = np.unique(cols.z_site)
+    zrow = np.full(p.n_sites, -1, dtype=np.int64)
+    zrow[zsites] = np.arange(len(zsites))
+    osel = np.flatnonzero(zrow[p.opt_site] >= 0)
+    rows.add(
+        "group",
+        np.concatenate([zrow[cols.z_site], zrow[p.opt_site[osel]]]),
+        np.concatenate([cols.z0 + np.arange(cols.Z), cols.y0 + osel]),
+        np.concatenate([np.ones(cols.Z), -np.ones(len(osel))]),
+        np.zeros(len(zsites)),
+        0.0,
+    )
+
+
+def _add_count_rows(rows: _Rows, cols: _Columns, p: Problem) -> None:
+    """The budget, the number of hubs and the hub-kind quotas."""
+    rules, O, y0 = p.rules, cols.O, cols.y0  # noqa: E741
     if rules.budget is not None:
         rows.add("budget", np.zeros(O), y0 + np.arange(O), p.opt_cost, -np.inf, rules.budget)
     lo, hi = rules.hub_bounds
@@ -452,7 +543,6 @@ def build_model(
             -np.inf if lo is None else float(lo),
             np.inf if hi is None else float(hi),
         )
-
     for q in p.quotas:
         if q.areas is None:
             sel = y0 + np.flatnonzero(q.sites[p.opt_site])
@@ -460,36 +550,23 @@ def build_model(
             sel = np.flatnonzero(q.areas[p.pair_area] & q.sites[p.pair_site] & ~p.pair_exception)
         rows.add("kind", np.zeros(len(sel)), sel, np.ones(len(sel)), float(q.count), np.inf)
 
-    A, row_lo, row_hi = rows.matrix(n_cols)
 
-    w = _weights(p) if weights is None else dict(weights)
-    c = np.zeros(n_cols)
-    c[:P] = w_pair * (
+def _column_bounds(cols: _Columns, p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 columns; fixed pairs and the only option of a site that must open at 1."""
+    col_lo = np.zeros(cols.n)
+    col_hi = np.ones(cols.n)
+    col_lo[: cols.P][p.pair_fixed] = 1.0
+    single = (cols.opt_count[p.opt_site] == 1) & p.must_open[p.opt_site]
+    col_lo[cols.y0 + np.flatnonzero(single)] = 1.0
+    return col_lo, col_hi
+
+
+def _costs(cols: _Columns, p: Problem, w: dict[str, float]) -> np.ndarray:
+    """Objective: weighted person-minutes (exception penalty, tie-break), capital, hubs."""
+    c = np.zeros(cols.n)
+    c[: cols.P] = p.population[p.pair_area] * (
         (w["travel"] + w["travel_tiebreak"]) * p.pair_minutes
-        + w["travel"] * rules.exception_penalty * p.pair_exception
+        + w["travel"] * p.rules.exception_penalty * p.pair_exception
     )
-    c[y0 : y0 + O] = w["cost"] * p.opt_cost + w["hubs"]
-
-    keys = p.pair_site * np.int64(max(n_areas, 1)) + p.pair_area
-    order = np.argsort(keys, kind="stable")
-    model = Model(
-        problem=p,
-        c=c,
-        A=A,
-        row_lo=row_lo,
-        row_hi=row_hi,
-        col_lo=col_lo,
-        col_hi=col_hi,
-        n_x=P,
-        n_y=O,
-        n_z=Z,
-        z_site=z_site,
-        z_group=z_group,
-        row_kinds=rows.kinds,
-        weights=w,
-        linking=linking,
-        _pair_keys=keys[order],
-        _pair_order=order,
-    )
-    model.build_seconds = time.perf_counter() - t0
-    return model
+    c[cols.y0 : cols.y0 + cols.O] = w["cost"] * p.opt_cost + w["hubs"]
+    return c
