@@ -404,19 +404,26 @@ def _add_z_links(rows: _Rows, cols: _Columns, k_z: np.ndarray) -> None:
     )
 
 
+def _add_pair_less_site(
+    rows: _Rows, kind: str, cols: _Columns, p: Problem, k: np.ndarray, lo: float
+) -> None:
+    """One row per pair in ``k``: ``lo <= x_ij - u_j <= 0`` (``u_j``: j's options summed)."""
+    r_local, rep, ycols = cols.option_columns(p, k)
+    rows.add(
+        kind,
+        np.concatenate([r_local, rep]),
+        np.concatenate([k, ycols]),
+        np.concatenate([np.ones(len(k)), -np.ones(len(ycols))]),
+        np.full(len(k), lo),
+        0.0,
+    )
+
+
 def _add_pair_links(rows: _Rows, cols: _Columns, p: Problem) -> None:
     """Disaggregated linking: ``x_ij <= u_j`` (sum of ``j``'s options) or ``z_jg``."""
     to_y = cols.pair_z < 0
     k_y = np.flatnonzero(to_y & ~p.pair_fixed & ~cols.is_home)
-    r_local, rep, ycols = cols.option_columns(p, k_y)
-    rows.add(
-        "link",
-        np.concatenate([r_local, rep]),
-        np.concatenate([k_y, ycols]),
-        np.concatenate([np.ones(len(k_y)), -np.ones(len(ycols))]),
-        np.full(len(k_y), -np.inf),
-        0.0,
-    )
+    _add_pair_less_site(rows, "link", cols, p, k_y, -np.inf)
     _add_z_links(rows, cols, np.flatnonzero(~to_y & ~cols.is_home))
 
 
@@ -452,15 +459,7 @@ def _add_home_rows(rows: _Rows, cols: _Columns, p: Problem) -> None:
     if not cols.is_home.any():
         return
     k_h = np.flatnonzero(cols.is_home)
-    r_local, rep, ycols = cols.option_columns(p, k_h)
-    rows.add(
-        "home",
-        np.concatenate([r_local, rep]),
-        np.concatenate([k_h, ycols]),
-        np.concatenate([np.ones(len(k_h)), -np.ones(len(ycols))]),
-        np.zeros(len(k_h)),
-        0.0,
-    )
+    _add_pair_less_site(rows, "home", cols, p, k_h, 0.0)
     if (cols.pair_z[k_h] >= 0).any():
         _add_z_links(rows, cols, k_h[cols.pair_z[k_h] >= 0])
 
