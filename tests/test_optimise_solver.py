@@ -441,3 +441,24 @@ def test_kernel_holds_the_hubs_then_the_most_frequent_sites_up_to_its_size():
     assert sorted(set(kernel.tolist()) - base) == others[:3]  # the most frequent first
     too_small = int(pairs[hubs].sum()) - 1
     assert kernel_sites(model, selected, frequency, start, max_pairs=too_small) is None
+
+
+def test_a_backend_stopped_by_its_watch_runs_again_to_the_optimum(medium):
+    """HiGHS keeps the interrupt flag between runs; the backend must clear it."""
+    from polygeo.optimise import build_model, build_problem
+    from polygeo.optimise.assemble import make_plan
+    from polygeo.optimise.backends import HighsBackend
+
+    areas, sites, travel = medium
+    model = build_model(build_problem(areas, sites, travel, RULES))
+    backend = HighsBackend(model, SolverSettings())
+    stop = [True]
+    backend.watch(lambda objective, bound: stop[0])
+    first = backend.run(None)
+    assert first.values is None and first.detail == "Interrupted by user"
+    stop[0] = False
+    second = backend.run(None)
+    assert second.status == "optimal"
+    assert_valid(make_plan(model, second.values, {}), areas, sites, travel, RULES)
+    plan = solve(areas, sites, travel, RULES)
+    assert model.objective_value(second.values) == pytest.approx(plan.solver["objective"], rel=1e-6)

@@ -141,8 +141,8 @@ class HighsBackend:
             bound = float(out.mip_dual_bound) if math.isfinite(out.mip_dual_bound) else None
             primal = out.mip_primal_bound
             objective = float(primal) if math.isfinite(primal) else None
-            if self._interrupted or report(objective, bound):
-                event.interrupt()
+            # set both ways: HiGHS keeps the flag, and a stopped run would stop the next
+            event.data_in.user_interrupt = bool(self._interrupted or report(objective, bound))
 
         self.h.cbMipImprovingSolution.subscribe(improving)
         self.h.cbMipInterrupt.subscribe(interrupt)
