@@ -528,88 +528,106 @@ def render_report(
     str
     """
     title = f"polygeo plan: {summary.get('scenario') or 'plan'}"
-    rules = summary.get("rules") or {}
     weights = (
         assignments["population"].fillna(0).to_numpy(dtype=float)
         if "population" in assignments
         else np.ones(len(assignments))
     )
     bands = band_shares(assignments["minutes"].to_numpy(dtype=float), weights)
+    exceptions = None
+    if "exception" in assignments:
+        exceptions = assignments[assignments["exception"].astype(bool)].groupby("site_id").size()
     parts = [
         f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{safe_text(title)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{safe_text(title)}</h1>",
-        "<nav><a href='#figures'>Figures</a><a href='#catchments'>Catchments</a>"
-        + ("<a href='#evaluation'>Evaluation</a>" if summary.get("evaluation") else "")
-        + ("<a href='#timetable'>Timetable</a>" if timetable is not None else "")
-        + "<a href='map.html'>Interactive map</a></nav>",
+        _nav(summary, timetable),
         _headline(summary, hubs, bands),
         _capital_by_option(hubs),
         _solver(summary),
         _evaluation(summary),
         _timetable(timetable),
         "<h2 id=figures>Figures</h2>",
+        *_figures(summary, hubs, assignments, bands, catchments, colours),
+        "<div id=catchments></div>",
+        "<div class=scroll>" + _catchment_table(hubs, exceptions) + "</div>",
+        "<div class=scroll>" + _hub_table(hubs) + "</div>",
+        _rules_inputs(summary),
+        "<h3>Share of people by travel time</h3>"
+        + _table(bands, formats={"share": _pct, "share_within": _pct}),
+        "</body></html>",
     ]
+    return "".join(parts)
+
+
+def _nav(summary: Mapping[str, Any], timetable: pd.DataFrame | None) -> str:
+    return (
+        "<nav><a href='#figures'>Figures</a><a href='#catchments'>Catchments</a>"
+        + ("<a href='#evaluation'>Evaluation</a>" if summary.get("evaluation") else "")
+        + ("<a href='#timetable'>Timetable</a>" if timetable is not None else "")
+        + "<a href='map.html'>Interactive map</a></nav>"
+    )
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<div class=figure>{svg}<div class=caption>{caption}</div></div>"
+
+
+def _figures(
+    summary: Mapping[str, Any],
+    hubs: pd.DataFrame,
+    assignments: pd.DataFrame,
+    bands: pd.DataFrame,
+    catchments: gpd.GeoDataFrame | None,
+    colours: list[str] | None,
+) -> list[str]:
+    """People per polysystem, travel-time bands, minutes by deprivation, the static map."""
+    rules = summary.get("rules") or {}
+    minimum = rules.get("min_population")
     ordered = hubs.sort_values("population", ascending=False) if len(hubs) else hubs
-    parts.append(
-        "<div class=figure>"
-        + bar_chart(
-            ordered["population"].astype(float).tolist(),
-            [str(n) for n in ordered["name"]],
-            title="people per polysystem",
-            y_label="people",
-            line=float(rules["min_population"]) if rules.get("min_population") else None,
-            line_label=f"minimum {float(rules.get('min_population') or 0):,.0f}",
-            tick_labels=False,
-        )
-        + "<div class=caption>People per polysystem, largest first; the dashed line is "
-        "the minimum.</div></div>"
-    )
-    parts.append(
-        "<div class=figure>"
-        + bar_chart(
-            bands["population"].tolist(),
-            bands["minutes"].tolist(),
-            title="travel-time distribution",
-            y_label="people",
-            colour="#e6894a",
-        )
-        + "<div class=caption>People by travel time to their hub, in 5-minute bands.</div></div>"
-    )
+    out = [
+        _figure(
+            bar_chart(
+                ordered["population"].astype(float).tolist(),
+                [str(n) for n in ordered["name"]],
+                title="people per polysystem",
+                y_label="people",
+                line=float(minimum) if minimum else None,
+                line_label=f"minimum {float(minimum or 0):,.0f}",
+                tick_labels=False,
+            ),
+            "People per polysystem, largest first; the dashed line is the minimum.",
+        ),
+        _figure(
+            bar_chart(
+                bands["population"].tolist(),
+                bands["minutes"].tolist(),
+                title="travel-time distribution",
+                y_label="people",
+                colour="#e6894a",
+            ),
+            "People by travel time to their hub, in 5-minute bands.",
+        ),
+    ]
     column = deprivation_column(assignments.columns)
     by_decile = deprivation_means(assignments, column) if column else None
     if by_decile is not None:
-        parts.append(
-            "<div class=figure>"
-            + bar_chart(
-                by_decile["mean_minutes"].tolist(),
-                [_fmt(d) for d in by_decile["decile"]],
-                title="mean minutes by deprivation decile",
-                y_label="mean minutes",
-                colour="#7a5ab5",
-            )
-            + f"<div class=caption>Population-weighted mean minutes by {safe_text(column)} "
-            "(1 = most deprived).</div></div>"
+        chart = bar_chart(
+            by_decile["mean_minutes"].tolist(),
+            [_fmt(d) for d in by_decile["decile"]],
+            title="mean minutes by deprivation decile",
+            y_label="mean minutes",
+            colour="#7a5ab5",
         )
+        caption = f"Population-weighted mean minutes by {safe_text(column)} (1 = most deprived)."
+        out.append(_figure(chart, caption))
     if catchments is not None and len(catchments):
-        parts.append(
-            "<div class=figure>"
-            + catchment_svg(
-                catchments, hubs, colours or ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072"]
-            )
-            + "<div class=caption>The catchments (neighbours never share a colour) and hubs "
-            "(dots). The interactive map.html has the details.</div></div>"
+        svg = catchment_svg(
+            catchments, hubs, colours or ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072"]
         )
-    exceptions = None
-    if "exception" in assignments:
-        exceptions = assignments[assignments["exception"].astype(bool)].groupby("site_id").size()
-    parts.append("<div id=catchments></div>")
-    parts.append("<div class=scroll>" + _catchment_table(hubs, exceptions) + "</div>")
-    parts.append("<div class=scroll>" + _hub_table(hubs) + "</div>")
-    parts.append(_rules_inputs(summary))
-    parts.append(
-        "<h3>Share of people by travel time</h3>"
-        + _table(bands, formats={"share": _pct, "share_within": _pct})
-    )
-    parts.append("</body></html>")
-    return "".join(parts)
+        caption = (
+            "The catchments (neighbours never share a colour) and hubs (dots). "
+            "The interactive map.html has the details."
+        )
+        out.append(_figure(svg, caption))
+    return out
