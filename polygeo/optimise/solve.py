@@ -271,21 +271,12 @@ def solve(
     # fix
     fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
     # solve
-    if fixed is not None and fixed.fixing.proved:
-        result, rounds, solved = _incumbent_result(v0, "no plan can beat the incumbent"), 0, model
-    elif _solver_is_hopeless(model, fixed, v0, deadline):
-        why = "the model is too large for the solver to improve the plan in the time left"
-        result, rounds, solved = _incumbent_result(v0, why, stopped=True), 0, model
-    else:
-        solved = _solver_model(model, fixed, lb)
-        start_vec = v0 if fixed is None else fixed.map_start(v0)
-        result, rounds = _run_solver(
-            solved, settings, watch, lb, fixed, start_vec, deadline, max_rounds
-        )
+    result, rounds, solved = solve_fixed(
+        model, fixed, lb, v0, settings, watch, deadline, max_rounds
+    )
     # plan
-    threshold = None if fixed is None else fixed.fixing.threshold
     values, status = _keep_best(solved, result, v0, model)
-    plan_model = model if values is v0 else solved
+    threshold = None if fixed is None else fixed.fixing.threshold
     total_bound = global_bound(None if lb is None else lb.value, result.bound, threshold)
     watch.update(status["objective"], total_bound)
     watch.close()
@@ -295,18 +286,10 @@ def solve(
         "build_seconds": build_seconds,
         "solve_seconds": time.perf_counter() - t1,
         "optimal": status["status"] == "optimal",
-        "name": settings.name,
-        "detail": result.detail,
-        "rounds": rounds,
-        "cuts": solved.cuts,
+        **_solver_info(result, settings, solved, rounds),
         "start_objective": start_objective,
         "lns_objective": lns_objective,
-        "time_limit": settings.time_limit,
-        "gap_limit": settings.gap,
-        "threads": settings.threads,
-        "lagrangian_bound": None if lb is None else lb.value,
-        "solver_bound": result.bound,
-        "pairs_after_fixing": None if fixed is None else int(fixed.fixing.keep_pairs.sum()),
+        **_bound_info(result, settings, lb, fixed),
         "trace": watch.trace,
     }
     log.info(
@@ -317,7 +300,65 @@ def solve(
         info["gap"],
         info["solve_seconds"],
     )
+    plan_model = model if values is v0 else solved
     return _with_geometry(make_plan(plan_model, values, info), areas, sites)
+
+
+def solve_fixed(
+    model: Model,
+    fixed: _Fixed | None,
+    lb: LagrangianBound | None,
+    v0: np.ndarray | None,
+    settings: SolverSettings,
+    watch: Progress,
+    deadline: float | None,
+    max_rounds: int,
+) -> tuple[SolveResult, int, Model]:
+    """Step 6: the solver on what fixing left, unless fixing proved the incumbent.
+
+    Returns the result, the number of solver runs (contiguity rounds) and the model
+    the result's values belong to.
+    """
+    if fixed is not None and fixed.fixing.proved:
+        return _incumbent_result(v0, "no plan can beat the incumbent"), 0, model
+    if _solver_is_hopeless(model, fixed, v0, deadline):
+        why = "the model is too large for the solver to improve the plan in the time left"
+        return _incumbent_result(v0, why, stopped=True), 0, model
+    solved = _solver_model(model, fixed, lb)
+    start_vec = v0 if fixed is None else fixed.map_start(v0)
+    result, rounds = _run_solver(
+        solved, settings, watch, lb, fixed, start_vec, deadline, max_rounds
+    )
+    return result, rounds, solved
+
+
+def _solver_info(
+    result: SolveResult, settings: SolverSettings, solved: Model, rounds: int
+) -> dict[str, Any]:
+    """What ``plan.solver`` says of the solver: its name, its message, its runs."""
+    return {
+        "name": settings.name,
+        "detail": result.detail,
+        "rounds": rounds,
+        "cuts": solved.cuts,
+    }
+
+
+def _bound_info(
+    result: SolveResult,
+    settings: SolverSettings,
+    lb: LagrangianBound | None,
+    fixed: _Fixed | None,
+) -> dict[str, Any]:
+    """What ``plan.solver`` says of the limits, the two bounds and fixing."""
+    return {
+        "time_limit": settings.time_limit,
+        "gap_limit": settings.gap,
+        "threads": settings.threads,
+        "lagrangian_bound": None if lb is None else lb.value,
+        "solver_bound": result.bound,
+        "pairs_after_fixing": None if fixed is None else int(fixed.fixing.keep_pairs.sum()),
+    }
 
 
 def _with_geometry(plan: Plan, areas: pd.DataFrame, sites: pd.DataFrame) -> Plan:
