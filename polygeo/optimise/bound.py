@@ -523,29 +523,62 @@ def lagrangian_bound(
         target = upper if upper is not None else best + max(0.02 * abs(best), 1.0)
         if upper is not None and best >= upper - 1e-9 * max(abs(upper), 1.0):
             break  # the incumbent is proven optimal
-        g_nu = ev.budget_grad if (s.budget is not None and (nu > 0 or ev.budget_grad > 0)) else 0.0
-        g_mu = np.where((mu > 0) | (ev.mu_grad > 0), ev.mu_grad, 0.0)
-        norm = float(ev.lam_grad @ ev.lam_grad + g_mu @ g_mu + g_nu * g_nu)
-        if norm <= 1e-12:
+        moved = _subgradient_step(s, ev, (lam, mu, nu), theta, target)
+        if moved is None:
             break  # the relaxation's solution is feasible: the bound is optimal
-        step = theta * max(target - ev.value, 1e-9 * max(abs(ev.value), 1.0)) / norm
-        lam = lam + step * ev.lam_grad
-        if len(mu):
-            mu = np.maximum(mu + step * g_mu, 0.0)
-        if s.budget is not None:
-            nu = max(nu + step * g_nu, 0.0)
+        lam, mu, nu = moved
     if best_state is None:
         return None
+    return _result(s, best, best_state, frequency, it, t0, trace)
+
+
+def _subgradient_step(
+    s: _Structure,
+    ev: _Evaluation,
+    multipliers: tuple[np.ndarray, np.ndarray, float],
+    theta: float,
+    target: float,
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Polyak's step, ``theta`` times the way to ``target``, for ``(lam, mu, nu)``.
+
+    Multipliers of inequality rows (counting rows ``mu``, budget ``nu``) stay at or
+    above 0. ``None`` when the subgradient is zero: the relaxation's solution is
+    feasible and the bound optimal.
+    """
+    lam, mu, nu = multipliers
+    g_nu = ev.budget_grad if (s.budget is not None and (nu > 0 or ev.budget_grad > 0)) else 0.0
+    g_mu = np.where((mu > 0) | (ev.mu_grad > 0), ev.mu_grad, 0.0)
+    norm = float(ev.lam_grad @ ev.lam_grad + g_mu @ g_mu + g_nu * g_nu)
+    if norm <= 1e-12:
+        return None
+    step = theta * max(target - ev.value, 1e-9 * max(abs(ev.value), 1.0)) / norm
+    lam = lam + step * ev.lam_grad
+    if len(mu):
+        mu = np.maximum(mu + step * g_mu, 0.0)
+    if s.budget is not None:
+        nu = max(nu + step * g_nu, 0.0)
+    return lam, mu, nu
+
+
+def _result(
+    s: _Structure,
+    best: float,
+    best_state: tuple,
+    frequency: np.ndarray,
+    it: int,
+    t0: float,
+    trace: list[tuple[float, float]],
+) -> LagrangianBound:
+    """The bound at the best multipliers, with what fixing and start plans need."""
     lam, mu, nu, _ = best_state
     ev = _evaluate(s, lam, mu, nu, full=True)
-    mu_full = mu
     site_penalty, item_penalty = _penalties(s, ev)
     # a margin for rounding (sums of ~10^5 terms, near-ties sorted either way)
     value = float(best) - 1e-9 * max(abs(float(best)), 1.0)
     result = LagrangianBound(
         value=value,
         lam=lam,
-        mu=mu_full,
+        mu=mu,
         nu=nu,
         site_value=ev.site_value,
         selected=ev.selected,
