@@ -128,9 +128,8 @@ def _relocate(s: _State, deadline: float) -> int:
 def _open_moves(s: _State, deadline: float, candidates: np.ndarray | None = None) -> int:
     """Open closed sites that can gather the minimum from areas that gain by moving."""
     p = s.p
-    rules = p.rules
-    hi = rules.hub_bounds[1]
-    budget = rules.budget
+    hi = p.rules.hub_bounds[1]
+    budget = p.rules.budget
     opened = 0
     closed = np.flatnonzero(~s.open & (np.bincount(p.opt_site, minlength=p.n_sites) > 0))
     if candidates is not None:
@@ -140,88 +139,119 @@ def _open_moves(s: _State, deadline: float, candidates: np.ndarray | None = None
             break
         if hi is not None and int(s.open.sum()) >= hi:
             break
-        if budget is not None:
-            spent = _capital(s)
-            if spent + _cheapest(s, j) > budget + _TOL:
-                continue
-        ks = s.by_site[s.site_starts[j] : s.site_starts[j + 1]]
-        if len(ks) == 0:
+        if budget is not None and _capital(s) + _cheapest(s, j) > budget + _TOL:
             continue
-        areas = p.pair_area[ks]
-        cur = s.choice[areas]
-        valid = cur >= 0
-        ks, areas, cur = ks[valid], areas[valid], cur[valid]
-        gain = s.pair_cost[cur] - s.pair_cost[ks]
-        order = np.argsort(-gain, kind="stable")
-        # upper bound on the gain: the best areas, donors' limits ignored
-        cum = np.cumsum(s.pop[areas[order]])
-        reach = int(np.searchsorted(cum, s.p_min - _TOL))
-        if reach >= len(order):
-            continue
-        g_sorted = gain[order]
-        bound = g_sorted[: reach + 1].sum() + np.clip(g_sorted[reach + 1 :], 0, None).sum()
-        if bound - s.site_cost[j] <= 1e-9:
-            continue
-        home = s.home[j] if s.home is not None else -1
-        if home >= 0:
-            # the home area must come along, first
-            pos = np.flatnonzero(areas[order] == home)
-            if len(pos) == 0:
-                continue
-            order = np.concatenate([order[pos], np.delete(order, pos)])
-        a_don = p.pair_site[cur[order]]
-        ar = areas[order]
-        eligible = a_don != j
-        if s.home is not None:
-            eligible &= s.home[a_don] != ar
-        group = -1
-        if s.within:
-            normal = ~p.pair_exception[ks[order]]
-            firsts = np.flatnonzero(eligible & normal)
-            if len(firsts):
-                group = int(p.group[ar[firsts[0]]])
-                eligible &= ~normal | (p.group[ar] == group)
-        sel = np.flatnonzero(eligible)
-        if len(sel) == 0:
-            continue
-        # each donor gives areas in gain order while it keeps the minimum
-        don = a_don[sel]
-        by_don = np.lexsort((sel, don))
-        pops = s.pop[ar[sel]][by_don]
-        d_sorted = don[by_don]
-        cum = np.cumsum(pops)
-        first = np.searchsorted(d_sorted, d_sorted)
-        within_don = cum - (cum[first] - pops[first])
-        fits = np.empty(len(sel), dtype=bool)
-        fits[by_don] = within_don <= s.hub_pop[d_sorted] - s.p_min + _TOL
-        sel = sel[fits]
-        if len(sel) == 0:
-            continue
-        pops = s.pop[ar[sel]]
-        total_cum = np.cumsum(pops)
-        ok_cap = total_cum <= s.cap[j] + _TOL
-        sel, pops, total_cum = sel[ok_cap], pops[ok_cap], total_cum[ok_cap]
-        reach = int(np.searchsorted(total_cum, s.p_min - _TOL))
-        if reach >= len(sel):
-            continue
-        g_sel = gain[order[sel]]
-        extra = np.flatnonzero(g_sel[reach + 1 :] > 0) + reach + 1
-        chosen = np.concatenate([np.arange(reach + 1), extra])
+        opened += int(_try_open(s, j))
+    return opened
+
+
+def _try_open(s: _State, j: int) -> bool:
+    """Open site ``j`` with the areas that gain most by moving to it, if that pays."""
+    movers = _ranked_movers(s, j)
+    if movers is None:
+        return False
+    ks, areas, cur, gain, order = movers
+    picked = _donated(s, j, ks, areas, cur, order)
+    if picked is None:
+        return False
+    sel, group = picked
+    ar = areas[order]
+    pops = s.pop[ar[sel]]
+    total_cum = np.cumsum(pops)
+    ok_cap = total_cum <= s.cap[j] + _TOL
+    sel, pops, total_cum = sel[ok_cap], pops[ok_cap], total_cum[ok_cap]
+    reach = int(np.searchsorted(total_cum, s.p_min - _TOL))
+    if reach >= len(sel):
+        return False
+    g_sel = gain[order[sel]]
+    extra = np.flatnonzero(g_sel[reach + 1 :] > 0) + reach + 1
+    chosen = np.concatenate([np.arange(reach + 1), extra])
+    total = float(pops[chosen].sum())
+    total_gain = float(g_sel[chosen].sum())
+    if total > s.cap[j] + _TOL:
+        chosen = np.arange(reach + 1)
         total = float(pops[chosen].sum())
         total_gain = float(g_sel[chosen].sum())
-        if total > s.cap[j] + _TOL:
-            chosen = np.arange(reach + 1)
-            total = float(pops[chosen].sum())
-            total_gain = float(g_sel[chosen].sum())
-        take = [(int(ar[q]), int(ks[order[q]])) for q in sel[chosen].tolist()]
-        if total < s.p_min - _TOL or total_gain - s.site_cost[j] <= 1e-9:
-            continue
-        s.open[j] = True
-        s.hub_group[j] = group
-        for i, k in take:
-            s.move(i, k)
-        opened += 1
-    return opened
+    take = [(int(ar[q]), int(ks[order[q]])) for q in sel[chosen].tolist()]
+    if total < s.p_min - _TOL or total_gain - s.site_cost[j] <= 1e-9:
+        return False
+    s.open[j] = True
+    s.hub_group[j] = group
+    for i, k in take:
+        s.move(i, k)
+    return True
+
+
+def _ranked_movers(s: _State, j: int) -> tuple | None:
+    """Pairs into ``j`` of assigned areas, in order of gain (home area first).
+
+    ``None`` when even the best areas, donors' limits ignored, cannot pay for
+    opening ``j`` (or its home area is not among them).
+    """
+    p = s.p
+    ks = s.by_site[s.site_starts[j] : s.site_starts[j + 1]]
+    if len(ks) == 0:
+        return None
+    areas = p.pair_area[ks]
+    cur = s.choice[areas]
+    valid = cur >= 0
+    ks, areas, cur = ks[valid], areas[valid], cur[valid]
+    gain = s.pair_cost[cur] - s.pair_cost[ks]
+    order = np.argsort(-gain, kind="stable")
+    # upper bound on the gain: the best areas, donors' limits ignored
+    cum = np.cumsum(s.pop[areas[order]])
+    reach = int(np.searchsorted(cum, s.p_min - _TOL))
+    if reach >= len(order):
+        return None
+    g_sorted = gain[order]
+    bound = g_sorted[: reach + 1].sum() + np.clip(g_sorted[reach + 1 :], 0, None).sum()
+    if bound - s.site_cost[j] <= 1e-9:
+        return None
+    home = s.home[j] if s.home is not None else -1
+    if home >= 0:
+        # the home area must come along, first
+        pos = np.flatnonzero(areas[order] == home)
+        if len(pos) == 0:
+            return None
+        order = np.concatenate([order[pos], np.delete(order, pos)])
+    return ks, areas, cur, gain, order
+
+
+def _donated(
+    s: _State, j: int, ks: np.ndarray, areas: np.ndarray, cur: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, int] | None:
+    """Positions in ``order`` of the areas their hubs can give while keeping the minimum.
+
+    Each donor gives areas in gain order; with ``within_group`` only areas of the
+    first area's group. Returns the positions and that group (``-1``: none).
+    """
+    p = s.p
+    a_don = p.pair_site[cur[order]]
+    ar = areas[order]
+    eligible = a_don != j
+    if s.home is not None:
+        eligible &= s.home[a_don] != ar
+    group = -1
+    if s.within:
+        normal = ~p.pair_exception[ks[order]]
+        firsts = np.flatnonzero(eligible & normal)
+        if len(firsts):
+            group = int(p.group[ar[firsts[0]]])
+            eligible &= ~normal | (p.group[ar] == group)
+    sel = np.flatnonzero(eligible)
+    if len(sel) == 0:
+        return None
+    don = a_don[sel]
+    by_don = np.lexsort((sel, don))
+    pops = s.pop[ar[sel]][by_don]
+    d_sorted = don[by_don]
+    cum = np.cumsum(pops)
+    first = np.searchsorted(d_sorted, d_sorted)
+    within_don = cum - (cum[first] - pops[first])
+    fits = np.empty(len(sel), dtype=bool)
+    fits[by_don] = within_don <= s.hub_pop[d_sorted] - s.p_min + _TOL
+    sel = sel[fits]
+    return (sel, group) if len(sel) else None
 
 
 def _swap(s: _State, deadline: float) -> int:
