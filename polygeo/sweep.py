@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from polygeo.errors import InputError
+from polygeo.errors import InputError, PolygeoError
 from polygeo.schema import (
     SWEEP,
     Problem,
@@ -347,28 +347,25 @@ def check_inputs(sweep: Sweep) -> list[InputSet]:
     list of InputSet
         One per distinct set of inputs, in the order of their first variant.
     """
-    from polygeo.errors import PolygeoError
     from polygeo.pipeline import load_inputs
 
-    sets: dict[str, InputSet] = {}
-    firsts: dict[str, Variant] = {}
+    groups: dict[str, list[Variant]] = {}
     for variant in sweep.variants:
-        if variant.problem:
-            continue
-        fields = {name: getattr(variant.scenario, name) for name in INPUT_FIELDS}
-        key = json.dumps(fields, sort_keys=True, default=str)
-        sets.setdefault(key, InputSet([])).variants.append(variant.name)
-        firsts.setdefault(key, variant)
-    for key, found in sets.items():
+        if not variant.problem:
+            fields = {name: getattr(variant.scenario, name) for name in INPUT_FIELDS}
+            key = json.dumps(fields, sort_keys=True, default=str)
+            groups.setdefault(key, []).append(variant)
+    sets = []
+    for members in groups.values():
+        found = InputSet([v.name for v in members])
         try:
-            found.report = load_inputs(firsts[key].scenario).report
+            found.report = load_inputs(members[0].scenario).report
         except PolygeoError as exc:
             found.error = str(exc)
-    by_name = {v.name: v for v in sweep.variants}
-    for found in sets.values():
-        for name in found.variants:
-            by_name[name].problem = found.problem
-    return list(sets.values())
+        for variant in members:
+            variant.problem = found.problem
+        sets.append(found)
+    return sets
 
 
 def digest(scenario: Any) -> str:
