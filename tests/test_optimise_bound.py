@@ -271,6 +271,11 @@ def test_progress_line_and_trace(capfd, monkeypatch):
     plan = solve(areas, sites, table, rules, solver=SolverSettings(gap=0.0), progress=True)
     err = capfd.readouterr().err
     assert "incumbent" in err and "bound" in err and "gap" in err
+    # stderr is a pipe here: whole lines, no carriage returns, one per step of the solve
+    assert "\r" not in err
+    lines = [line for line in err.splitlines() if "incumbent" in line]
+    assert lines[0].split()[-2:] == ["start", "plan"] and lines[-1].endswith("done")
+    assert len(lines) < len(plan.solver["trace"]) + 2
     trace = plan.solver["trace"]
     objectives = [obj for _, obj, _ in trace if obj is not None]
     bounds = [b for _, _, b in trace if b is not None]

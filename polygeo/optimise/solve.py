@@ -252,34 +252,33 @@ def solve(
     t1 = time.perf_counter()
     # the time limit counts from the call (reductions and model build included)
     deadline = None if settings.time_limit is None else t0 + settings.time_limit
-    watch = Progress(show=progress, start=t0)
-    # start
-    v0 = start_plan(model, settings) if start else None
-    if start and v0 is None:  # a tight budget: the greedy plans cost too much
-        v0 = cheapest_start(model, cheapest)
-    start_objective = None if v0 is None else model.objective_value(v0)
-    watch.update(start_objective, what="start plan")
-    # bound
-    lb = lower_bound(model, v0, settings, watch) if bound else None
-    if lb is not None and start:
-        v0 = guided_plan(model, lb, v0, settings, watch)
-    # improve
-    v0, lns_objective = improve_plan(
-        model, v0, settings, lns_seconds, deadline, lb, on_improve=watch.update
-    )
-    watch.update(lns_objective, what="neighbourhood search")
-    # fix
-    fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
-    # solve
-    result, rounds, solved = solve_fixed(
-        model, fixed, lb, v0, settings, watch, deadline, max_rounds
-    )
-    # plan
-    values, status = _keep_best(solved, result, v0, model)
-    threshold = None if fixed is None else fixed.fixing.threshold
-    total_bound = global_bound(None if lb is None else lb.value, result.bound, threshold)
-    watch.update(status["objective"], total_bound)
-    watch.close()
+    with Progress(show=progress, start=t0) as watch:
+        # start
+        v0 = start_plan(model, settings) if start else None
+        if start and v0 is None:  # a tight budget: the greedy plans cost too much
+            v0 = cheapest_start(model, cheapest)
+        start_objective = None if v0 is None else model.objective_value(v0)
+        watch.update(start_objective, what="start plan")
+        # bound
+        lb = lower_bound(model, v0, settings, watch) if bound else None
+        if lb is not None and start:
+            v0 = guided_plan(model, lb, v0, settings, watch)
+        # improve
+        v0, lns_objective = improve_plan(
+            model, v0, settings, lns_seconds, deadline, lb, on_improve=watch.update
+        )
+        watch.update(lns_objective, what="neighbourhood search")
+        # fix
+        fixed = fix(model, lb, v0, settings) if (fixing and lb is not None) else None
+        # solve
+        result, rounds, solved = solve_fixed(
+            model, fixed, lb, v0, settings, watch, deadline, max_rounds
+        )
+        # plan
+        values, status = _keep_best(solved, result, v0, model)
+        threshold = None if fixed is None else fixed.fixing.threshold
+        total_bound = global_bound(None if lb is None else lb.value, result.bound, threshold)
+        watch.update(status["objective"], total_bound)
     status.update(_status(result, status["objective"], total_bound, settings))
     info = {
         **status,
@@ -296,8 +295,8 @@ def solve(
         "solved: %s, objective %.6g, bound %s, gap %s, %.2f s",
         info["status"],
         info["objective"],
-        info["bound"],
-        info["gap"],
+        "-" if info["bound"] is None else f"{info['bound']:.6g}",
+        "-" if info["gap"] is None else f"{info['gap']:.2%}",
         info["solve_seconds"],
     )
     plan_model = model if values is v0 else solved
