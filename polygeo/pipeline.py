@@ -372,7 +372,12 @@ def _plan(
     inputs = load_inputs(scenario) if inputs is None else inputs
     stop_on_errors(inputs.report)
     areas, sites = inputs.areas, inputs.sites
-    log.info("loaded %d areas and %d sites in %.1f s", len(areas), len(sites), inputs.seconds)
+    log.info(
+        "loaded %s areas and %s sites in %.1f s",
+        f"{len(areas):,}",
+        f"{len(sites):,}",
+        inputs.seconds,
+    )
     rules = resolve_site_aliases(rules, sites)
     options = scenario_options(scenario, sites)
     check_settings(

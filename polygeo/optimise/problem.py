@@ -193,14 +193,10 @@ def build_problem(
         crs = areas.crs.to_string()
     stats = _stats(inp, red, pair_area, pair_fixed, pair_exc, model_sites, forced, reduce)
     stats["presolve_seconds"] = time.perf_counter() - t0
+    counts = (n, m, stats["sites_viable"], stats["pairs"], stats["pairs_in"], stats["areas_fixed"])
     log.info(
-        "problem: %d areas, %d sites (%d viable), %d of %d pairs kept, %d areas fixed (%.2f s)",
-        n,
-        m,
-        stats["sites_viable"],
-        stats["pairs"],
-        stats["pairs_in"],
-        stats["areas_fixed"],
+        "problem: %s areas, %s sites (%s viable), %s of %s pairs kept, %s areas fixed (%.2f s)",
+        *(f"{count:,}" for count in counts),
         stats["presolve_seconds"],
     )
     return Problem(

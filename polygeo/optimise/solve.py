@@ -242,10 +242,10 @@ def solve(
         return _with_geometry(make_plan(model, values, info), areas, sites)
     build_seconds = time.perf_counter() - t0
     log.info(
-        "model: %d columns, %d rows, %d nonzeros; built in %.2f s (%s)",
-        model.n_cols,
-        model.n_rows,
-        model.A.nnz,
+        "model: %s columns, %s rows, %s nonzeros; built in %.2f s (%s)",
+        f"{model.n_cols:,}",
+        f"{model.n_rows:,}",
+        f"{model.A.nnz:,}",
         build_seconds,
         settings.name,
     )

@@ -165,10 +165,10 @@ class StraightLine:
             a, s, m = self._within(areas, sites, axy, sxy, limit, show)
         table = make_table(a, s, m, area_ids=aids, site_ids=sids)
         log.info(
-            "straight-line travel times: %d pairs for %d areas x %d sites (%s)",
-            len(table),
-            len(aids),
-            len(sids),
+            "straight-line travel times: %s pairs for %s areas x %s sites (%s)",
+            f"{len(table):,}",
+            f"{len(aids):,}",
+            f"{len(sids):,}",
             "no limit" if limit is None else limit.describe(),
         )
         return table
