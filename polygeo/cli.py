@@ -60,10 +60,24 @@ def _fail(exc: PolygeoError) -> typer.Exit:
     return typer.Exit(2)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (a handler bound
+    to the stream of its first command would write to a closed stream when the CLI is
+    invoked again in the same process, as tests and notebooks do)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ sets it
+        pass
+
+
 def _setup_logging(quiet: bool) -> None:
     logger = logging.getLogger("polygeo")
-    if not any(type(h) is logging.StreamHandler for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)

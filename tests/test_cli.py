@@ -204,3 +204,21 @@ def test_run_north_east_london_gives_a_checked_plan(shared_data, tmp_path):
     assert check(plan, inputs.areas, inputs.sites, table, Rules.from_dict(scenario.rules)) == []
     assert len(assignments) == len(inputs.areas)
     assert (hubs["population"] >= 50_000).all()
+
+
+def test_the_log_reaches_every_invocation_in_one_process(tmp_path):
+    """The CLI's log handler writes to the stderr of the command running now (a handler
+    bound to the first command's stream lost every later command's log)."""
+    from typer.testing import CliRunner
+
+    from polygeo.cli import app
+    from polygeo.demo import write_demo
+
+    scenario = write_demo(tmp_path)
+    for run in range(2):
+        out = tmp_path / f"run{run}"
+        args = ["run", str(scenario), "--out", str(out), "--time-limit", "5", "--no-progress"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "loaded 360 areas and 74 sites" in result.output
+        assert "Logging error" not in result.output

@@ -50,11 +50,11 @@ def terminal(monkeypatch):
     logger = logging.getLogger("polygeo")
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
+    # only this handler: a CLI test before may have left one on a stream now closed
+    monkeypatch.setattr(logger, "handlers", [handler])
     level = logger.level
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO)  # (setLevel, not the attribute: it clears the level cache)
     yield stream
-    logger.removeHandler(handler)
     logger.setLevel(level)
 
 
