@@ -105,11 +105,8 @@ def reduced_cost_fixing(
     proved = bool((needed & ~served).any() or (p.must_open & ~keep_site).any())
     keep_options = keep_site[p.opt_site]
     log.info(
-        "reduced-cost fixing: %d of %d pairs and %d of %d options kept (threshold %.6g)",
-        int(keep_pairs.sum()),
-        model.n_x,
-        int(keep_options.sum()),
-        model.n_y,
+        "reduced-cost fixing: %s of %s pairs and %s of %s options kept (threshold %.6g)",
+        *(f"{int(n):,}" for n in (keep_pairs.sum(), model.n_x, keep_options.sum(), model.n_y)),
         threshold,
     )
     return Fixing(keep_pairs, keep_options, threshold, proved)
