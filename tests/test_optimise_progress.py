@@ -118,3 +118,13 @@ def test_the_line_fits_a_narrow_terminal(terminal, monkeypatch):
     assert max(len(w) for w in writes) == 49
     last = shown(writes[-2])[0]
     assert re.fullmatch(r" *\d+\.\d s  incumbent 123456  bound 100000  gap 19", last)
+
+
+def test_a_solve_that_fails_ends_its_line_as_stopped_not_done(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    with pytest.raises(RuntimeError), Progress(show=True) as watch:
+        watch.update(120.0, what="start plan")
+        raise RuntimeError("the solver failed")
+    assert stream.getvalue().splitlines()[-1].endswith("gap -  stopped")
+    assert logging.getLogger("polygeo").filters == []

@@ -134,16 +134,17 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        self.close("stopped" if exc_type is not None else "done")
 
-    def close(self) -> None:
-        """End the progress: a last line with the final figures, and stop watching the log."""
+    def close(self, what: str = "done") -> None:
+        """End the progress: a last line with the final figures (marked ``what``), and
+        stop watching the log."""
         if self._closed:
             return
         self._closed = True
         if self.show and self._printed:
-            self._print(time.perf_counter() - self.start, "done")
+            self._print(time.perf_counter() - self.start, what)
             if self._live:
                 sys.stderr.write("\n")
                 sys.stderr.flush()
