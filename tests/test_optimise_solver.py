@@ -462,3 +462,60 @@ def test_a_backend_stopped_by_its_watch_runs_again_to_the_optimum(medium):
     assert_valid(make_plan(model, second.values, {}), areas, sites, travel, RULES)
     plan = solve(areas, sites, travel, RULES)
     assert model.objective_value(second.values) == pytest.approx(plan.solver["objective"], rel=1e-6)
+
+
+def _lp_value(model) -> float:
+    """The LP relaxation's optimum of a model (every row, every column bound)."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    A = sp.csr_array(model.A)
+    upper, lower = np.isfinite(model.row_hi), np.isfinite(model.row_lo)
+    A_ub = sp.vstack([A[upper], -A[lower]], format="csr")
+    b_ub = np.concatenate([model.row_hi[upper], -model.row_lo[lower]])
+    bounds = np.column_stack([model.col_lo, model.col_hi])
+    result = linprog(model.c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    assert result.status == 0, result.message
+    return float(result.fun)
+
+
+def test_a_neighbourhood_counts_the_hubs_its_people_can_fill(monkeypatch):
+    """Each neighbourhood's sub-model has the row ``sum y <= floor(P / P_min)`` over the
+    people it frees: it cuts off no plan (the sub-model's optimum is the same with and
+    without it) and lifts the LP where the freed catchments are packed tightly."""
+    import math
+
+    import numpy as np
+
+    from polygeo.optimise import build_model, build_problem, lns
+    from polygeo.optimise.start import greedy_start
+
+    areas, sites, table = grid_instance(10, 10, sites=30, seed=7, limit=12)
+    rules = Rules(min_population=15_000)
+    model = build_model(build_problem(areas, sites, table, rules))
+    start = greedy_start(model, improve_seconds=0)
+    hubs = lns._Search(model, start, on_improve=None).hubs()
+    settings = SolverSettings(name="highs", gap=0)
+    lifted = 0
+    for j in hubs.tolist():
+        group = lns._group_of(model, hubs, j, 3)
+        piece = lns._piece(model, start, group, None)
+        with monkeypatch.context() as m:
+            m.setattr(lns, "with_count_rows", lambda sub: sub)
+            plain = lns._piece(model, start, group, None)
+        sub = piece.model
+        first, n = sub.row_kinds["count"]
+        assert n == 1 and "count" not in plain.model.row_kinds
+        freed = sub.problem.population[np.unique(sub.problem.pair_area)].sum()
+        assert sub.row_hi[first] == math.floor(freed / rules.min_population)
+        assert sub.is_feasible(piece.start)
+        best = sub.objective_value(lns._solve_piece(sub, piece.start, settings, 30.0))
+        best_plain = plain.model.objective_value(
+            lns._solve_piece(plain.model, plain.start, settings, 30.0)
+        )
+        assert best == pytest.approx(best_plain, rel=1e-9)
+        lp, lp_plain = _lp_value(sub), _lp_value(plain.model)
+        assert lp >= lp_plain - 1e-6 * abs(lp_plain)
+        lifted += lp > lp_plain + 1e-6 * abs(lp_plain)
+    assert lifted >= 1

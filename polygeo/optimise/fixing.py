@@ -16,6 +16,7 @@ meets them, and they lift the solver's LP as much as they lift the bound.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -168,6 +169,22 @@ def count_rows(model: Model, lb: LagrangianBound | None) -> tuple[sp.csr_array, 
         (np.ones(len(r_idx)), (r_idx, np.concatenate(rows))), shape=(len(rows), model.n_cols)
     )
     return A, np.asarray(rhs)
+
+
+def with_count_rows(model: Model, lb: LagrangianBound | None = None) -> Model:
+    """``model`` with its counting rows (:func:`count_rows`) added as rows of kind ``"count"``.
+
+    The rows cut off no plan, and they lift the LP where catchments are packed
+    tightly: a neighbourhood of 16 London hubs holds fewer than 17 hubs' worth of
+    people, but its LP opens 16.5 hubs without the row. Returns ``model`` itself when
+    no row can bind, else a copy (``model`` is not changed).
+    """
+    A, rhs = count_rows(model, lb)
+    if not A.shape[0]:
+        return model
+    counted = dataclasses.replace(model, row_kinds=dict(model.row_kinds))
+    counted.add_rows(A, np.full(len(rhs), -np.inf), rhs, "count")
+    return counted
 
 
 def _site_columns(model: Model, sites: np.ndarray) -> np.ndarray:

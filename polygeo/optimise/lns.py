@@ -52,6 +52,7 @@ import numpy as np
 
 from polygeo.errors import PolygeoError
 from polygeo.optimise.backends import HighsBackend
+from polygeo.optimise.fixing import with_count_rows
 from polygeo.optimise.flow import contiguity_formulation
 from polygeo.optimise.kinds import quotas_left
 from polygeo.optimise.model import Model, build_model
@@ -168,7 +169,7 @@ def _neighbourhood_model(
         quotas=quotas_left(p.quotas, outside, _kept_sites(p, choice, free, assigned_site)),
     )
     sub_model = contiguity_formulation(
-        build_model(sub, linking=model.linking, weights=model.weights)
+        with_count_rows(build_model(sub, linking=model.linking, weights=model.weights))
     )
     if not need_start:
         return sub_model, pk, None
@@ -584,8 +585,10 @@ def kernel_search(
         keep[x] = True
         pairs = np.flatnonzero(keep)
     keep_options = np.isin(p.opt_site, np.unique(p.pair_site[keep]))
-    sub = build_model(
-        restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
+    sub = with_count_rows(
+        build_model(
+            restrict_problem(p, keep, keep_options), linking=model.linking, weights=model.weights
+        )
     )
     sub_settings = SolverSettings(
         name="highs", gap=1e-4, threads=settings.threads if settings else None

@@ -24,7 +24,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -43,10 +42,10 @@ from polygeo.optimise.centres import start_from_bound
 from polygeo.optimise.cheapest import cheapest_start, check_budget
 from polygeo.optimise.fixing import (
     Fixing,
-    count_rows,
     global_bound,
     reduced_cost_fixing,
     restricted_model,
+    with_count_rows,
 )
 from polygeo.optimise.lns import candidate_sites, kernel_sites
 from polygeo.optimise.model import Linking, Model, build_model
@@ -605,13 +604,7 @@ def fix(
 
 def _solver_model(model: Model, fixed: _Fixed | None, lb: LagrangianBound | None) -> Model:
     """The model the solver sees: after fixing, with the counting rows."""
-    solved = model if fixed is None else fixed.model
-    A, rhs = count_rows(solved, lb)
-    if A.shape[0]:
-        if solved is model:
-            solved = dataclasses.replace(model, row_kinds=dict(model.row_kinds))
-        solved.add_rows(A, np.full(len(rhs), -np.inf), rhs, "count")
-    return solved
+    return with_count_rows(model if fixed is None else fixed.model, lb)
 
 
 def _run_solver(
