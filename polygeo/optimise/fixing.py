@@ -176,8 +176,21 @@ def with_count_rows(model: Model, lb: LagrangianBound | None = None) -> Model:
 
     The rows cut off no plan, and they lift the LP where catchments are packed
     tightly: a neighbourhood of 16 London hubs holds fewer than 17 hubs' worth of
-    people, but its LP opens 16.5 hubs without the row. Returns ``model`` itself when
-    no row can bind, else a copy (``model`` is not changed).
+    people, but its LP opens up to that many hubs fractionally without the row.
+
+    Parameters
+    ----------
+    model
+        Any model of the problem (the whole one, a neighbourhood's, a kernel's).
+    lb
+        The bound whose group and region rows to add too (default: the global row
+        only).
+
+    Returns
+    -------
+    Model
+        ``model`` itself when no row can bind, else a copy with the rows (``model``
+        is not changed).
     """
     A, rhs = count_rows(model, lb)
     if not A.shape[0]:

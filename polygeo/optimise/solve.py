@@ -99,9 +99,9 @@ LNS_SHARE = 0.85
 #: freed together (in turn, one pass over the hubs each but the last), each freed
 #: area's cheapest pairs offered. London, 600 s: 3.2150-3.2181 min against 3.2180-3.2348
 #: with groups of 2 to 8 and every pair (BENCHMARKS.md; 3.20-3.22 since the
-#: neighbourhoods count their hubs, :func:`~polygeo.optimise.fixing.with_count_rows`). Smaller models keep groups
-#: of 2 to 8 with every pair, until the search stops improving, so the solver gets the
-#: time to raise the bound.
+#: neighbourhoods count their hubs, :func:`~polygeo.optimise.fixing.with_count_rows`).
+#: Smaller models keep groups of 2 to 8 with every pair, until the search stops
+#: improving, so the solver gets the time to raise the bound.
 SEARCH_SIZES = (2, 3, 4, 8, 16)
 SEARCH_PASSES: int | None = 1
 SEARCH_NEAREST: int | None = 6
